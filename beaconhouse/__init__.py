@@ -1,0 +1,1 @@
+"""beaconhouse: web-analytics ELT pipeline."""

@@ -1,0 +1,5 @@
+import sys
+
+from beaconhouse.cli import main
+
+sys.exit(main())

@@ -1,0 +1,113 @@
+"""The ``beaconhouse`` command line.
+
+Every error a user can cause (a bad argument, a wrong setting, an unreachable
+warehouse, a failing query) ends in one clear line on stderr, not a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NoReturn
+
+from beaconhouse.config import ConfigError, Settings, load_settings
+
+
+class UsageError(Exception):
+    """A bad command-line argument."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{self.prog}: {message} (see --help)")
+
+
+def _port(value: str) -> int:
+    try:
+        port = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid port {value!r}: not a number") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"invalid port {port}: must be 0-65535")
+    return port
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="beaconhouse", description="Web-analytics ELT pipeline on ClickHouse.")
+    parser.add_argument("--config", help="beaconhouse.toml to read (default: $BEACONHOUSE_CONFIG or ./beaconhouse.toml)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    warehouse = commands.add_parser("warehouse", help="the ClickHouse warehouse")
+    wh = warehouse.add_subparsers(dest="warehouse_command", required=True, parser_class=_Parser)
+    serve = wh.add_parser("serve", help="serve ClickHouse's HTTP interface over chDB (embedded server)")
+    serve.add_argument("--data-dir", type=Path, help="data folder (default: warehouse.server.data_dir)")
+    serve.add_argument("--host", help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=_port, help="port (default 8123; 0 picks a free one)")
+    query = wh.add_parser("query", help="run one SQL statement and print the result as a table")
+    query.add_argument("sql", help="the SQL statement")
+    query.add_argument("--database", help="database to run it in")
+    query.add_argument("--max-rows", type=int, default=1000, help="rows to print at most (default 1000)")
+    wh.add_parser("migrate", help="apply the versioned DDL in sql/migrations")
+    wh.add_parser("schema", help="print the tables and columns of the raw layer")
+
+    commands.add_parser("demo", help="run the main job on the embedded warehouse")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``beaconhouse`` console script."""
+    try:
+        args = build_parser().parse_args(argv)
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    from beaconhouse.warehouse.client import WarehouseUnreachable
+
+    try:
+        settings = load_settings(args.config)
+        return _run(args, settings)
+    except ConfigError as exc:
+        print(f"config error: {exc}", file=sys.stderr)
+        return 2
+    except WarehouseUnreachable as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    except CommandFailed as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+class CommandFailed(Exception):
+    """A command could not do its job; the message is one line."""
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> int:
+    if args.command == "warehouse":
+        from beaconhouse import commands
+
+        handler = {
+            "serve": commands.warehouse_serve,
+            "query": commands.warehouse_query,
+            "migrate": commands.warehouse_migrate,
+            "schema": commands.warehouse_schema,
+        }[args.warehouse_command]
+        return handler(args, settings)
+    if args.command == "demo":
+        from beaconhouse import demo
+
+        return demo.run(settings)
+    raise AssertionError(args.command)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,135 @@
+"""The ``beaconhouse warehouse …`` commands."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from beaconhouse.cli import CommandFailed
+from beaconhouse.config import Settings
+
+
+def warehouse_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from beaconhouse.warehouse.engine import DataDirLocked
+    from beaconhouse.warehouse.server import serve
+
+    server_settings = settings.warehouse.server.model_copy(
+        update={
+            k: v
+            for k, v in (("data_dir", args.data_dir), ("host", args.host), ("port", args.port))
+            if v is not None
+        }
+    )
+    try:
+        return serve(server_settings, announce=lambda line: print(line, file=sys.stderr, flush=True))
+    except DataDirLocked as exc:
+        raise CommandFailed(str(exc)) from None
+    except ValueError as exc:
+        raise CommandFailed(str(exc)) from None
+    except OSError as exc:
+        raise CommandFailed(
+            f"cannot listen on {server_settings.host}:{server_settings.port}: {exc.strerror}"
+        ) from None
+
+
+def _client(settings: Settings, database: str | None = None) -> Any:
+    from beaconhouse.warehouse.client import connect
+
+    return connect(settings.warehouse, database=database)
+
+
+def _database_error(exc: Exception) -> CommandFailed:
+    lines = [line for line in str(exc).splitlines() if line.strip()]
+    for line in lines:
+        if "DB::Exception" in line or line.startswith("Code:"):
+            return CommandFailed(line.strip())
+    return CommandFailed(lines[0] if lines else type(exc).__name__)
+
+
+def warehouse_query(args: argparse.Namespace, settings: Settings) -> int:
+    from clickhouse_connect.driver.exceptions import DatabaseError
+    from rich.console import Console
+    from rich.table import Table
+
+    client = _client(settings, args.database)
+    try:
+        result = client.query(args.sql)
+    except DatabaseError as exc:
+        raise _database_error(exc) from None
+    console = Console()
+    if not result.column_names:
+        console.print("OK")
+        return 0
+    table = Table(show_lines=False, header_style="bold")
+    for name, type_ in zip(result.column_names, result.column_types, strict=True):
+        table.add_column(f"{name}\n[dim]{type_.name}[/dim]", overflow="fold")
+    rows = result.result_rows
+    for row in rows[: args.max_rows]:
+        table.add_row(*("NULL" if v is None else str(v) for v in row))
+    console.print(table)
+    more = f" (showing {args.max_rows})" if len(rows) > args.max_rows else ""
+    console.print(f"[dim]{len(rows)} row{'s' if len(rows) != 1 else ''}{more}[/dim]")
+    return 0
+
+
+def schema_context(settings: Settings) -> Any:
+    from beaconhouse.warehouse.migrations import SchemaContext
+
+    wh = settings.warehouse
+    return SchemaContext(raw_db=wh.raw_database, meta_db=wh.meta_database, marts_db=wh.marts_database,
+                         cluster=wh.cluster)
+
+
+def warehouse_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    from clickhouse_connect.driver.exceptions import DatabaseError
+
+    from beaconhouse.warehouse.migrations import apply_migrations
+
+    client = _client(settings)
+    try:
+        report = apply_migrations(client, schema_context(settings))
+    except DatabaseError as exc:
+        raise _database_error(exc) from None
+    for migration in report.applied:
+        print(f"applied  {migration}")
+    for migration in report.skipped:
+        print(f"current  {migration}")
+    for migration in report.changed:
+        print(f"WARNING  {migration} changed after it was applied; write a new migration instead")
+    print(f"{len(report.applied)} applied, {len(report.skipped)} already current")
+    return 0
+
+
+def warehouse_schema(args: argparse.Namespace, settings: Settings) -> int:
+    print_schema(settings)
+    return 0
+
+
+def print_schema(settings: Settings) -> None:
+    """Print the raw layer's tables and columns."""
+    from rich.console import Console
+    from rich.table import Table
+
+    client = _client(settings)
+    databases = [settings.warehouse.raw_database, settings.warehouse.meta_database]
+    tables = client.query(
+        "SELECT database, name, engine, partition_key, sorting_key FROM system.tables "
+        "WHERE database IN {dbs:Array(String)} ORDER BY database, name",
+        parameters={"dbs": databases},
+    ).result_rows
+    console = Console()
+    for database, name, engine, partition_key, sorting_key in tables:
+        columns = client.query(
+            "SELECT name, type FROM system.columns WHERE database = {db:String} AND table = {t:String} "
+            "ORDER BY position",
+            parameters={"db": database, "t": name},
+        ).result_rows
+        table = Table(title=f"{database}.{name}  [dim]{engine}[/dim]", title_justify="left")
+        table.add_column("column")
+        table.add_column("type")
+        for column, type_ in columns:
+            table.add_row(column, type_)
+        console.print(table)
+        if partition_key or sorting_key:
+            console.print(f"  [dim]PARTITION BY {partition_key or '-'}  ORDER BY ({sorting_key})[/dim]")

@@ -1,0 +1,304 @@
+"""One typed configuration for every beaconhouse command.
+
+It is read when a command runs, never at import: from a TOML file (``--config`` or
+``BEACONHOUSE_CONFIG``, else ``./beaconhouse.toml`` when present), then overridden by
+``BEACONHOUSE_*`` environment variables. Nested keys use a double underscore:
+``BEACONHOUSE_WAREHOUSE__PASSWORD`` sets ``warehouse.password``.
+
+Any wrong or missing setting raises :class:`ConfigError`, whose message is one line
+naming the key, so the CLI can print it without a traceback.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+ENV_PREFIX = "BEACONHOUSE_"
+CONFIG_PATH_ENV = "BEACONHOUSE_CONFIG"
+DEFAULT_CONFIG_FILE = "beaconhouse.toml"
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class ConfigError(Exception):
+    """A setting is wrong or missing. The message is one line naming the key."""
+
+
+class _Section(BaseModel):
+    # Unknown keys are typos far more often than intent: reject them by name.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _check_identifier(value: str) -> str:
+    if not _IDENTIFIER.match(value):
+        raise ValueError(f"{value!r} is not a plain identifier (letters, digits, _)")
+    return value
+
+
+class WarehouseUser(_Section):
+    """A user of the embedded warehouse server."""
+
+    name: str = Field(min_length=1)
+    #: hex sha256 of the password; empty means no password.
+    password_sha256: str = ""
+    role: Literal["readwrite", "readonly"] = "readwrite"
+
+    @field_validator("password_sha256")
+    @classmethod
+    def _hex_digest(cls, value: str) -> str:
+        if value and not re.fullmatch(r"[0-9a-fA-F]{64}", value):
+            raise ValueError("must be the 64-character hex sha256 of the password")
+        return value.lower()
+
+    def password_matches(self, password: str) -> bool:
+        """True when ``password`` hashes to this user's ``password_sha256``."""
+        digest = hashlib.sha256(password.encode()).hexdigest()
+        return _constant_time_equal(digest, self.password_sha256)
+
+
+def _constant_time_equal(a: str, b: str) -> bool:
+    import hmac
+
+    return hmac.compare_digest(a.encode(), b.encode())
+
+
+class EmbeddedServerSettings(_Section):
+    """``beaconhouse warehouse serve``: ClickHouse's HTTP interface over chDB."""
+
+    data_dir: Path = Path(".beaconhouse/warehouse")
+    host: str = "127.0.0.1"
+    port: int = Field(default=8123, ge=0, le=65535)
+    display_name: str = "beaconhouse-embedded"
+    #: seconds an idle HTTP session lives unless the client asks otherwise
+    session_timeout: int = Field(default=60, ge=1)
+    max_session_timeout: int = Field(default=3600, ge=1)
+    #: bytes of a result buffered before the response starts streaming
+    response_buffer_bytes: int = Field(default=1 << 20, ge=0)
+    max_query_size: int = Field(default=262_144, ge=1024)
+    users: tuple[WarehouseUser, ...] = (WarehouseUser(name="default"),)
+
+    @field_validator("users")
+    @classmethod
+    def _unique_users(cls, users: tuple[WarehouseUser, ...]) -> tuple[WarehouseUser, ...]:
+        names = [u.name for u in users]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"duplicate user name(s): {', '.join(dupes)}")
+        if not users:
+            raise ValueError("at least one user is required")
+        return users
+
+
+class WarehouseSettings(_Section):
+    """How every client reaches ClickHouse (embedded or production), over HTTP."""
+
+    url: str = "http://127.0.0.1:8123"
+    user: str = "default"
+    password: str = ""
+    raw_database: str = "raw"
+    marts_database: str = "marts"
+    meta_database: str = "beaconhouse"
+    #: a cluster name renders ON CLUSTER, Replicated engines and Distributed tables
+    cluster: str | None = None
+    connect_timeout: float = Field(default=10.0, gt=0)
+    send_receive_timeout: float = Field(default=300.0, gt=0)
+    server: EmbeddedServerSettings = EmbeddedServerSettings()
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not re.match(r"^https?://[^/\s]+", value):
+            raise ValueError("must be an http:// or https:// URL, e.g. http://127.0.0.1:8123")
+        return value.rstrip("/")
+
+    @field_validator("raw_database", "marts_database", "meta_database")
+    @classmethod
+    def _database_name(cls, value: str) -> str:
+        return _check_identifier(value)
+
+    @field_validator("cluster")
+    @classmethod
+    def _cluster_name(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        assert value is not None
+        return _check_identifier(value)
+
+
+class KafkaSettings(_Section):
+    """The event stream. SASL/TLS options pass through to librdkafka."""
+
+    bootstrap_servers: str = "127.0.0.1:9092"
+    topic: str = "beaconhouse.events"
+    group_id: str = "beaconhouse-loader"
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    sasl_mechanism: str | None = None
+    sasl_username: str | None = None
+    sasl_password: str | None = None
+    ssl_ca_location: str | None = None
+
+
+class S3Settings(_Section):
+    """An S3 or S3-compatible endpoint (SeaweedFS, MinIO, moto)."""
+
+    endpoint_url: str | None = None
+    region: str = "us-east-1"
+    access_key_id: str | None = None
+    secret_access_key: str | None = None
+
+
+class LandingSettings(_Section):
+    """Where event files land: a local folder or an ``s3://bucket/prefix``."""
+
+    url: str = ".beaconhouse/landing"
+
+
+class ArchiveSettings(_Section):
+    """Where retention writes its verified Parquet archive: a folder or ``s3://``."""
+
+    url: str = ".beaconhouse/archive"
+
+
+class Site(_Section):
+    """A tracked website, modelled on the seed's ``websites`` table."""
+
+    website_id: int = Field(ge=1, le=4_294_967_295)
+    domain: str = Field(min_length=1)
+    name: str = ""
+    tracking_id: str = ""
+    timezone: str = "UTC"
+    retention_days: int = Field(default=426, ge=1)
+    bot_filtering: bool = True
+    ip_anonymization: bool = True
+    sampling_rate: float = Field(default=1.0, gt=0.0, le=1.0)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown IANA timezone {value!r}") from None
+        return value
+
+    @model_validator(mode="after")
+    def _default_tracking_id(self) -> Site:
+        if not self.tracking_id:
+            object.__setattr__(self, "tracking_id", f"BH-{self.website_id}")
+        return self
+
+
+class Settings(_Section):
+    """The whole configuration."""
+
+    warehouse: WarehouseSettings = WarehouseSettings()
+    kafka: KafkaSettings = KafkaSettings()
+    s3: S3Settings = S3Settings()
+    landing: LandingSettings = LandingSettings()
+    archive: ArchiveSettings = ArchiveSettings()
+    sites: tuple[Site, ...] = ()
+
+    @field_validator("sites")
+    @classmethod
+    def _unique_sites(cls, sites: tuple[Site, ...]) -> tuple[Site, ...]:
+        for attr in ("website_id", "domain", "tracking_id"):
+            seen: set[object] = set()
+            for site in sites:
+                value = getattr(site, attr)
+                if value in seen:
+                    raise ValueError(f"two sites share {attr} {value!r}")
+                seen.add(value)
+        return sites
+
+    def site(self, website_id: int) -> Site:
+        """The site with this id; :class:`ConfigError` if none."""
+        for site in self.sites:
+            if site.website_id == website_id:
+                return site
+        raise ConfigError(f"sites: no site with website_id {website_id}")
+
+
+def load_settings(
+    path: str | os.PathLike[str] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
+    """Read the TOML file and the ``BEACONHOUSE_*`` overrides into :class:`Settings`.
+
+    ``path`` wins over ``BEACONHOUSE_CONFIG``; with neither, ``./beaconhouse.toml`` is
+    read if it exists, otherwise the defaults apply (the embedded setup).
+    """
+    env = os.environ if environ is None else environ
+    data = _read_toml(path, env)
+    for key, value in sorted(env.items()):
+        if key.startswith(ENV_PREFIX) and key != CONFIG_PATH_ENV:
+            _apply_env_override(data, key, value)
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_one_line(exc)) from None
+
+
+def _read_toml(path: str | os.PathLike[str] | None, env: Mapping[str, str]) -> dict[str, Any]:
+    explicit = path if path is not None else env.get(CONFIG_PATH_ENV)
+    file = Path(explicit) if explicit else Path(DEFAULT_CONFIG_FILE)
+    if not file.exists():
+        if explicit:
+            raise ConfigError(f"config file {file} does not exist")
+        return {}
+    try:
+        with file.open("rb") as handle:
+            return tomllib.load(handle)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{file}: invalid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"{file}: cannot read: {exc.strerror}") from None
+
+
+def _apply_env_override(data: dict[str, Any], env_key: str, value: str) -> None:
+    path = [part.lower() for part in env_key[len(ENV_PREFIX) :].split("__")]
+    if not all(path):
+        raise ConfigError(f"{env_key}: malformed variable name (empty key part)")
+    node = data
+    for part in path[:-1]:
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise ConfigError(f"{env_key}: {part} is not a section")
+        node = child
+    leaf = path[-1]
+    # Lists (sites, users) arrive as JSON; scalars stay strings for pydantic to coerce.
+    if value[:1] in "[{":
+        try:
+            node[leaf] = json.loads(value)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"{env_key}: invalid JSON: {exc.msg}") from None
+    else:
+        node[leaf] = value
+
+
+def _one_line(exc: ValidationError) -> str:
+    parts = []
+    for error in exc.errors():
+        key = ".".join(str(p) for p in error["loc"]) or "(root)"
+        message = error["msg"].removeprefix("Value error, ")
+        if error["type"] == "extra_forbidden":
+            message = "unknown setting"
+        elif error["type"] == "missing":
+            message = "required setting is missing"
+        parts.append(f"{key}: {message}")
+    return "; ".join(parts)
