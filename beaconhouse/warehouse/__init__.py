@@ -1,0 +1,1 @@
+"""The warehouse: the embedded ClickHouse HTTP server, clients and schema migrations."""
