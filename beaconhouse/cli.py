@@ -37,7 +37,9 @@ def _port(value: str) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="beaconhouse", description="Web-analytics ELT pipeline on ClickHouse.")
-    parser.add_argument("--config", help="beaconhouse.toml to read (default: $BEACONHOUSE_CONFIG or ./beaconhouse.toml)")
+    parser.add_argument(
+        "--config", help="beaconhouse.toml to read (default: $BEACONHOUSE_CONFIG or ./beaconhouse.toml)"
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log more")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
@@ -69,7 +71,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    from beaconhouse.warehouse.client import WarehouseUnreachable
+    if not args.verbose:
+        # Client libraries log retries as warnings; the command reports the outcome.
+        for noisy in ("urllib3", "urllib3.connectionpool", "clickhouse_connect"):
+            logging.getLogger(noisy).setLevel(logging.ERROR)
+    from beaconhouse.warehouse.client import WarehouseUnreachableError
 
     try:
         settings = load_settings(args.config)
@@ -77,17 +83,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"config error: {exc}", file=sys.stderr)
         return 2
-    except WarehouseUnreachable as exc:
+    except WarehouseUnreachableError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
-    except CommandFailed as exc:
+    except CommandError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
 
 
-class CommandFailed(Exception):
+class CommandError(Exception):
     """A command could not do its job; the message is one line."""
 
 

@@ -6,12 +6,12 @@ import argparse
 import sys
 from typing import Any
 
-from beaconhouse.cli import CommandFailed
+from beaconhouse.cli import CommandError
 from beaconhouse.config import Settings
 
 
 def warehouse_serve(args: argparse.Namespace, settings: Settings) -> int:
-    from beaconhouse.warehouse.engine import DataDirLocked
+    from beaconhouse.warehouse.engine import DataDirLockedError
     from beaconhouse.warehouse.server import serve
 
     server_settings = settings.warehouse.server.model_copy(
@@ -23,12 +23,12 @@ def warehouse_serve(args: argparse.Namespace, settings: Settings) -> int:
     )
     try:
         return serve(server_settings, announce=lambda line: print(line, file=sys.stderr, flush=True))
-    except DataDirLocked as exc:
-        raise CommandFailed(str(exc)) from None
+    except DataDirLockedError as exc:
+        raise CommandError(str(exc)) from None
     except ValueError as exc:
-        raise CommandFailed(str(exc)) from None
+        raise CommandError(str(exc)) from None
     except OSError as exc:
-        raise CommandFailed(
+        raise CommandError(
             f"cannot listen on {server_settings.host}:{server_settings.port}: {exc.strerror}"
         ) from None
 
@@ -39,12 +39,12 @@ def _client(settings: Settings, database: str | None = None) -> Any:
     return connect(settings.warehouse, database=database)
 
 
-def _database_error(exc: Exception) -> CommandFailed:
+def _database_error(exc: Exception) -> CommandError:
     lines = [line for line in str(exc).splitlines() if line.strip()]
     for line in lines:
         if "DB::Exception" in line or line.startswith("Code:"):
-            return CommandFailed(line.strip())
-    return CommandFailed(lines[0] if lines else type(exc).__name__)
+            return CommandError(line.strip())
+    return CommandError(lines[0] if lines else type(exc).__name__)
 
 
 def warehouse_query(args: argparse.Namespace, settings: Settings) -> int:
@@ -77,8 +77,9 @@ def schema_context(settings: Settings) -> Any:
     from beaconhouse.warehouse.migrations import SchemaContext
 
     wh = settings.warehouse
-    return SchemaContext(raw_db=wh.raw_database, meta_db=wh.meta_database, marts_db=wh.marts_database,
-                         cluster=wh.cluster)
+    return SchemaContext(
+        raw_db=wh.raw_database, meta_db=wh.meta_database, marts_db=wh.marts_database, cluster=wh.cluster
+    )
 
 
 def warehouse_migrate(args: argparse.Namespace, settings: Settings) -> int:
@@ -92,11 +93,11 @@ def warehouse_migrate(args: argparse.Namespace, settings: Settings) -> int:
     except DatabaseError as exc:
         raise _database_error(exc) from None
     for migration in report.applied:
-        print(f"applied  {migration}")
+        print(f"applied  {migration.label}")
     for migration in report.skipped:
-        print(f"current  {migration}")
-    for migration in report.changed:
-        print(f"WARNING  {migration} changed after it was applied; write a new migration instead")
+        print(f"current  {migration.label}")
+    for warning in report.warnings:
+        print(f"WARNING  {warning}")
     print(f"{len(report.applied)} applied, {len(report.skipped)} already current")
     return 0
 

@@ -24,8 +24,13 @@ def write_config(path: Path, extra: str = "") -> Path:
     lines = ["[[warehouse.server.users]]", 'name = "default"', 'role = "readwrite"', ""]
     for name, (password, role) in USERS.items():
         digest = hashlib.sha256(password.encode()).hexdigest()
-        lines += ["[[warehouse.server.users]]", f'name = "{name}"', f'password_sha256 = "{digest}"',
-                  f'role = "{role}"', ""]
+        lines += [
+            "[[warehouse.server.users]]",
+            f'name = "{name}"',
+            f'password_sha256 = "{digest}"',
+            f'role = "{role}"',
+            "",
+        ]
     path.write_text("\n".join(lines) + extra)
     return path
 
@@ -46,8 +51,9 @@ class RunningWarehouse:
     def client(self, user: str = "default", password: str = "", **kwargs: Any) -> Any:
         import clickhouse_connect
 
-        return clickhouse_connect.get_client(host="127.0.0.1", port=self.port, username=user,
-                                             password=password, **kwargs)
+        return clickhouse_connect.get_client(
+            host="127.0.0.1", port=self.port, username=user, password=password, **kwargs
+        )
 
 
 @pytest.fixture(scope="session")

@@ -12,6 +12,7 @@ import base64
 import ipaddress
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from beaconhouse.config import WarehouseUser
 
@@ -25,19 +26,25 @@ class AuthError(Exception):
         self.message = message
 
 
+class HeaderLookup(Protocol):
+    """Request headers, looked up case-insensitively (``email.message.Message``)."""
+
+    def get(self, name: str, default: None = None) -> str | None: ...
+
+
 @dataclass(frozen=True)
 class Credentials:
     user: str
     password: str
 
 
-def credentials_from(headers: Mapping[str, str], params: Mapping[str, str]) -> Credentials:
+def credentials_from(headers: HeaderLookup | Mapping[str, str], params: Mapping[str, str]) -> Credentials:
     """Read credentials as ClickHouse does: basic auth, X-ClickHouse-* headers, or params.
 
     Mixing methods is an error, as in ClickHouse; no credentials at all means the
     ``default`` user with an empty password.
     """
-    authorization = headers.get("Authorization", "")
+    authorization = headers.get("Authorization") or ""
     header_user = headers.get("X-ClickHouse-User")
     header_key = headers.get("X-ClickHouse-Key")
     param_user = params.get("user")

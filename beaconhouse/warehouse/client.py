@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 from beaconhouse.config import WarehouseSettings
 
 
-class WarehouseUnreachable(Exception):
+class WarehouseUnreachableError(Exception):
     """The warehouse did not answer; the message is one line."""
 
 
@@ -35,7 +35,7 @@ def connect(settings: WarehouseSettings, database: str | None = None, **kwargs: 
             **kwargs,
         )
     except OperationalError as exc:
-        raise WarehouseUnreachable(
+        raise WarehouseUnreachableError(
             f"cannot reach the warehouse at {settings.url} ({_first_line(exc)}); "
             "is it running? start it with `beaconhouse warehouse serve`"
         ) from None

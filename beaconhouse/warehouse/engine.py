@@ -12,6 +12,7 @@ connection of its own and every sessionless request a fresh one.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import re
@@ -28,6 +29,7 @@ _TRAILER = re.compile(r"(?:\s*\((?:version [^)]*|[A-Z][A-Z_0-9]+)\)\.?)+\s*$")
 #: exception names by code, filled from the engine when it starts
 ERROR_NAMES: dict[int, str] = {}
 LOCK_FILE_NAME = ".beaconhouse-warehouse.lock"
+INSERT_APPEND_BYTES = 4 << 20
 
 
 class EngineError(Exception):
@@ -40,7 +42,7 @@ class EngineError(Exception):
         self.message = message
 
 
-class DataDirLocked(Exception):
+class DataDirLockedError(Exception):
     """Another process owns the data folder."""
 
 
@@ -74,9 +76,7 @@ class Summary:
     elapsed_ns: int = 0
 
     def __add__(self, other: Summary) -> Summary:
-        return Summary(
-            *(getattr(self, f) + getattr(other, f) for f in self.__dataclass_fields__)
-        )
+        return Summary(*(getattr(self, f) + getattr(other, f) for f in self.__dataclass_fields__))
 
 
 def _summary_of(result: Any) -> Summary:
@@ -124,10 +124,9 @@ class Connection:
                     return
                 yield chunk.bytes() or b"", _summary_of(chunk)
         finally:
-            try:
+            # The stream may already be finished or broken.
+            with contextlib.suppress(Exception):
                 streaming.close()
-            except Exception:  # the stream is already finished or broken  # noqa: S110
-                pass
 
     def insert(self, head: str, fmt: str, chunks: Iterator[bytes]) -> Summary:
         """Stream ``chunks`` of ``fmt``-encoded data into ``INSERT`` ``head``."""
@@ -136,29 +135,37 @@ class Connection:
         except Exception as exc:
             raise parse_engine_error(str(exc)) from None
         try:
+            # Each append is a call into the engine; hand it megabytes, not packets.
+            pending: list[bytes] = []
+            size = 0
             for chunk in chunks:
-                if chunk:
-                    inserter.append(chunk)
+                pending.append(chunk)
+                size += len(chunk)
+                if size >= INSERT_APPEND_BYTES:
+                    inserter.append(b"".join(pending))
+                    pending, size = [], 0
+            if size:
+                inserter.append(b"".join(pending))
             result = inserter.finish()
         except EngineError:
             inserter.cancel()
             raise
         except Exception as exc:
-            try:
+            # The insert may already be finished or aborted.
+            with contextlib.suppress(Exception):
                 inserter.cancel()
-            except Exception:  # noqa: S110 - the insert is already finished or aborted
-                pass
             if isinstance(exc, OSError | ConnectionError):
                 raise
             raise parse_engine_error(str(exc)) from None
-        return Summary(written_rows=int(result.rows_written), written_bytes=int(result.bytes_written),
-                       elapsed_ns=int(float(result.elapsed) * 1e9))
+        return Summary(
+            written_rows=int(result.rows_written),
+            written_bytes=int(result.bytes_written),
+            elapsed_ns=int(float(result.elapsed) * 1e9),
+        )
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(Exception):  # closing twice is harmless
             self._raw.close()
-        except Exception:  # noqa: S110 - closing twice is harmless
-            pass
 
 
 class Engine:
@@ -216,7 +223,7 @@ def _lock_data_dir(data_dir: Path) -> int:
     except BlockingIOError:
         owner = os.read(fd, 64).decode(errors="replace").strip() or "another process"
         os.close(fd)
-        raise DataDirLocked(
+        raise DataDirLockedError(
             f"the data folder {data_dir} is in use by process {owner}; "
             "one warehouse server owns a data folder at a time"
         ) from None

@@ -17,7 +17,7 @@ import zstandard
 SUPPORTED = ("gzip", "deflate", "zstd", "lz4")
 
 
-class UnsupportedEncoding(ValueError):
+class UnsupportedEncodingError(ValueError):
     """The client used a Content-Encoding this server does not decode."""
 
 
@@ -33,8 +33,9 @@ def _new_decoder(encoding: str) -> _Decoder:
     if encoding == "zstd":
         return zstandard.ZstdDecompressor().decompressobj()
     if encoding == "lz4":
-        return lz4.frame.LZ4FrameDecompressor()
-    raise UnsupportedEncoding(f"Unknown Content-Encoding of HTTP request: {encoding}")
+        decoder: _Decoder = lz4.frame.LZ4FrameDecompressor()
+        return decoder
+    raise UnsupportedEncodingError(f"Unknown Content-Encoding of HTTP request: {encoding}")
 
 
 def decode_stream(chunks: Iterable[bytes], encoding: str) -> Iterator[bytes]:
@@ -84,14 +85,14 @@ class _Lz4Encoder:
     def compress(self, data: bytes) -> bytes:
         head = b""
         if not self._started:
-            head = self._inner.begin()
+            head = bytes(self._inner.begin())
             self._started = True
-        return head + self._inner.compress(data)
+        return head + bytes(self._inner.compress(data))
 
     def flush(self) -> bytes:
-        head = b"" if self._started else self._inner.begin()
+        head = b"" if self._started else bytes(self._inner.begin())
         self._started = True
-        return head + self._inner.flush()
+        return head + bytes(self._inner.flush())
 
 
 class _ZstdEncoder:
@@ -99,10 +100,10 @@ class _ZstdEncoder:
         self._inner = zstandard.ZstdCompressor(level=level).compressobj()
 
     def compress(self, data: bytes) -> bytes:
-        return self._inner.compress(data)
+        return bytes(self._inner.compress(data))
 
     def flush(self) -> bytes:
-        return self._inner.flush()
+        return bytes(self._inner.flush())
 
 
 def new_encoder(encoding: str, level: int = 3) -> Encoder:
@@ -115,7 +116,7 @@ def new_encoder(encoding: str, level: int = 3) -> Encoder:
         return _ZstdEncoder(level)
     if encoding == "lz4":
         return _Lz4Encoder()
-    raise UnsupportedEncoding(encoding)
+    raise UnsupportedEncodingError(encoding)
 
 
 def choose_encoding(accept_encoding: str) -> str | None:

@@ -28,9 +28,15 @@ def free_port(host: str = "127.0.0.1") -> int:
 class EmbeddedWarehouse:
     """``beaconhouse warehouse serve`` in a child process, ready when entered."""
 
-    def __init__(self, data_dir: Path, port: int | None = None, host: str = "127.0.0.1",
-                 config: Path | None = None, env: dict[str, str] | None = None,
-                 log_file: Path | None = None) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        port: int | None = None,
+        host: str = "127.0.0.1",
+        config: Path | None = None,
+        env: dict[str, str] | None = None,
+        log_file: Path | None = None,
+    ) -> None:
         self.data_dir = data_dir
         self.host = host
         self.port = port or free_port(host)
@@ -47,12 +53,21 @@ class EmbeddedWarehouse:
         command = [sys.executable, "-m", "beaconhouse"]
         if self.config is not None:
             command += ["--config", str(self.config)]
-        command += ["warehouse", "serve", "--data-dir", str(self.data_dir), "--host", self.host,
-                    "--port", str(self.port)]
+        command += [
+            "warehouse",
+            "serve",
+            "--data-dir",
+            str(self.data_dir),
+            "--host",
+            self.host,
+            "--port",
+            str(self.port),
+        ]
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
         log = self.log_file.open("ab")
-        self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
-                                        env={**os.environ, **(self.env or {})})
+        self.process = subprocess.Popen(
+            command, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(self.env or {})}
+        )
         log.close()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -61,7 +76,8 @@ class EmbeddedWarehouse:
                     f"warehouse server exited with {self.process.returncode}: {self.log_tail()}"
                 )
             try:
-                with urllib.request.urlopen(f"{self.url}/ping", timeout=1) as response:
+                ping = f"{self.url}/ping"  # always http://host:port
+                with urllib.request.urlopen(ping, timeout=1) as response:  # noqa: S310
                     if response.status == 200:
                         return self
             except (urllib.error.URLError, OSError):
@@ -89,6 +105,7 @@ class EmbeddedWarehouse:
     def __enter__(self) -> EmbeddedWarehouse:
         return self.start()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.stop()

@@ -30,8 +30,8 @@ from urllib.parse import parse_qsl, urlsplit
 from beaconhouse.config import EmbeddedServerSettings, WarehouseUser
 from beaconhouse.warehouse import http_compression, sql_scan
 from beaconhouse.warehouse.auth import (
-    AuthError,
     Authenticator,
+    AuthError,
     check_bind_is_safe,
     credentials_from,
     is_loopback_host,
@@ -46,13 +46,34 @@ READ_CHUNK = 1 << 16
 # URL parameters that steer the request rather than being ClickHouse settings.
 _RESERVED_PARAMS = frozenset(
     {
-        "query", "database", "default_format", "session_id", "session_timeout", "session_check",
-        "query_id", "user", "password", "quota_key", "compress", "decompress", "buffer_size",
-        "wait_end_of_query", "stacktrace", "role", "client_protocol_version", "default_database",
-        "enable_http_compression", "http_zlib_compression_level", "http_headers_progress_interval_ms",
-        "send_progress_in_http_headers", "http_response_buffer_size", "http_wait_end_of_query",
-        "http_native_compression_disable_checksumming_on_decompress", "add_http_cors_header",
-        "cancel_http_readonly_queries_on_client_close", "session_timezone_header",
+        "query",
+        "database",
+        "default_format",
+        "session_id",
+        "session_timeout",
+        "session_check",
+        "query_id",
+        "user",
+        "password",
+        "quota_key",
+        "compress",
+        "decompress",
+        "buffer_size",
+        "wait_end_of_query",
+        "stacktrace",
+        "role",
+        "client_protocol_version",
+        "default_database",
+        "enable_http_compression",
+        "http_zlib_compression_level",
+        "http_headers_progress_interval_ms",
+        "send_progress_in_http_headers",
+        "http_response_buffer_size",
+        "http_wait_end_of_query",
+        "http_native_compression_disable_checksumming_on_decompress",
+        "add_http_cors_header",
+        "cancel_http_readonly_queries_on_client_close",
+        "session_timezone_header",
     }
 )
 _SETTING_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -208,8 +229,14 @@ class _Prefix:
 class ResponseWriter:
     """Buffers the first part of a response, then streams the rest chunked."""
 
-    def __init__(self, handler: WarehouseRequestHandler, headers: dict[str, str], encoding: str | None,
-                 buffer_limit: int, compression_level: int) -> None:
+    def __init__(
+        self,
+        handler: WarehouseRequestHandler,
+        headers: dict[str, str],
+        encoding: str | None,
+        buffer_limit: int,
+        compression_level: int,
+    ) -> None:
         self._handler = handler
         self._headers = headers
         self._encoding = encoding
@@ -334,20 +361,23 @@ class WarehouseRequestHandler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
         log.debug("%s %s", self.address_string(), format % args)
 
-    def do_GET(self) -> None:  # noqa: N802 - stdlib naming
+    def do_GET(self) -> None:
         self._dispatch("GET")
 
-    def do_POST(self) -> None:  # noqa: N802 - stdlib naming
+    def do_POST(self) -> None:
         self._dispatch("POST")
 
-    def do_HEAD(self) -> None:  # noqa: N802 - stdlib naming
+    def do_HEAD(self) -> None:
         self._dispatch("HEAD")
 
-    def do_OPTIONS(self) -> None:  # noqa: N802 - stdlib naming
+    def do_OPTIONS(self) -> None:
         self.send_response(204)
         self.send_header("Access-Control-Allow-Origin", "*")
-        self.send_header("Access-Control-Allow-Headers", "origin, x-requested-with, x-clickhouse-format, "
-                         "x-clickhouse-user, x-clickhouse-key, Authorization")
+        self.send_header(
+            "Access-Control-Allow-Headers",
+            "origin, x-requested-with, x-clickhouse-format, "
+            "x-clickhouse-user, x-clickhouse-key, Authorization",
+        )
         self.send_header("Access-Control-Allow-Methods", "POST, GET, OPTIONS")
         self.send_header("Content-Length", "0")
         self.end_headers()
@@ -368,8 +398,9 @@ class WarehouseRequestHandler(BaseHTTPRequestHandler):
         path = url.path
         params = dict(parse_qsl(url.query, keep_blank_values=True))
         body = _Body(self)
-        if path in ("/ping", "/replicas_status") or (path == "/" and method in ("GET", "HEAD") and
-                                                      "query" not in params):
+        if path in ("/ping", "/replicas_status") or (
+            path == "/" and method in ("GET", "HEAD") and "query" not in params
+        ):
             body.discard()
             self._send_plain(200, b"Ok.\n")
             return
@@ -405,8 +436,9 @@ class WarehouseRequestHandler(BaseHTTPRequestHandler):
         text = f"Code: {code}. DB::Exception: {message} ({name}) (version {self.server.engine.version})\n"
         return code, text.encode()
 
-    def _send_exception(self, name: str, message: str, status: int | None = None,
-                        query_id: str | None = None) -> None:
+    def _send_exception(
+        self, name: str, message: str, status: int | None = None, query_id: str | None = None
+    ) -> None:
         code, text = self._exception_text(name, message)
         self.send_response(status or http_status_for(name))
         self.send_header("Content-Type", "text/plain; charset=UTF-8")
@@ -479,14 +511,24 @@ class WarehouseRequestHandler(BaseHTTPRequestHandler):
             if params.get("enable_http_compression") == "1":
                 encoding = http_compression.choose_encoding(self.headers.get("Accept-Encoding", ""))
             buffer_limit = (
-                sys.maxsize if params.get("wait_end_of_query") == "1" else server.settings.response_buffer_bytes
+                sys.maxsize
+                if params.get("wait_end_of_query") == "1"
+                else server.settings.response_buffer_bytes
             )
-            writer = ResponseWriter(self, headers, encoding, buffer_limit,
-                                    int(params.get("http_zlib_compression_level") or 3))
+            writer = ResponseWriter(
+                self, headers, encoding, buffer_limit, int(params.get("http_zlib_compression_level") or 3)
+            )
             query_params = {k[6:]: v for k, v in params.items() if k.startswith("param_")}
-            if statement.data_offset is not None:
-                assert statement.insert_head is not None and statement.insert_format is not None
+            # A VALUES insert that arrived whole runs as one query, so that query
+            # parameters inside VALUES work; bigger ones and FORMAT data stream.
+            streamed_insert = statement.data_offset is not None and not (
+                statement.insert_format == "Values" and prefix.exhausted
+            )
+            if streamed_insert:
+                assert statement.insert_head is not None
+                assert statement.insert_format is not None
                 head = statement.insert_head.encode("latin-1").decode("utf-8")
+                assert statement.data_offset is not None
                 writer.summary = connection.insert(
                     head, statement.insert_format, prefix.data_from(statement.data_offset)
                 )
@@ -496,8 +538,13 @@ class WarehouseRequestHandler(BaseHTTPRequestHandler):
             if session is not None and statement.kind in ("SET", "USE"):
                 server.session_state.pop(session.key, None)
             writer.finish()
-        except (RequestError, EngineError, SessionError, http_compression.UnsupportedEncoding,
-                UnicodeDecodeError) as exc:
+        except (
+            RequestError,
+            EngineError,
+            SessionError,
+            http_compression.UnsupportedEncodingError,
+            UnicodeDecodeError,
+        ) as exc:
             name, message = _exception_name_and_message(exc)
             if not body.done:
                 self.close_connection = True
@@ -527,8 +574,9 @@ class WarehouseRequestHandler(BaseHTTPRequestHandler):
         try:
             timeout = float(params.get("session_timeout") or settings.session_timeout)
         except ValueError:
-            raise RequestError("INVALID_SESSION_TIMEOUT", "Invalid session timeout: "
-                               f"'{params['session_timeout']}'") from None
+            raise RequestError(
+                "INVALID_SESSION_TIMEOUT", f"Invalid session timeout: '{params['session_timeout']}'"
+            ) from None
         return self.server.sessions.acquire(
             user.name, params["session_id"], timeout, check=params.get("session_check") == "1"
         )
@@ -546,8 +594,9 @@ class WarehouseRequestHandler(BaseHTTPRequestHandler):
             return itertools.chain([query.encode() + b"\n"], decoded)
         return iter(decoded)
 
-    def _apply_settings(self, connection: Connection, session: Session | None, user: WarehouseUser,
-                        params: dict[str, str]) -> None:
+    def _apply_settings(
+        self, connection: Connection, session: Session | None, user: WarehouseUser, params: dict[str, str]
+    ) -> None:
         wanted = {k: v for k, v in params.items() if k not in _RESERVED_PARAMS and not k.startswith("param_")}
         for name in wanted:
             if not _SETTING_NAME.match(name):
@@ -602,8 +651,15 @@ class WarehouseRequestHandler(BaseHTTPRequestHandler):
             values["database"] = out.decode().strip()
         return values
 
-    def _run_query(self, connection: Connection, sql: str, statement: sql_scan.Statement,
-                   output_format: str, query_params: dict[str, str], writer: ResponseWriter) -> None:
+    def _run_query(
+        self,
+        connection: Connection,
+        sql: str,
+        statement: sql_scan.Statement,
+        output_format: str,
+        query_params: dict[str, str],
+        writer: ResponseWriter,
+    ) -> None:
         mode = sql_scan.stream_mode(output_format)
         if statement.kind in sql_scan.STREAMABLE_KINDS and mode != "buffer":
             reframe = _Reframer(mode, output_format)
@@ -667,8 +723,11 @@ class _Reframer:
                 pos = chunk.index(b"\n", pos) + 1
             return chunk[pos:]
         if self._mode == "binary-header":
-            return chunk if first else chunk[_rowbinary_header_length(
-                chunk, sql_scan.binary_header_has_types(self._format)):]
+            return (
+                chunk
+                if first
+                else chunk[_rowbinary_header_length(chunk, sql_scan.binary_header_has_types(self._format)) :]
+            )
         return self._arrow(chunk)
 
     def _arrow(self, chunk: bytes) -> bytes:
@@ -680,7 +739,8 @@ class _Reframer:
             self._arrow_writer = pa.ipc.new_stream(self._arrow_sink, reader.schema)
         for batch in reader:
             self._arrow_writer.write_batch(batch)
-        return self._arrow_sink.take()
+        data: bytes = self._arrow_sink.take()
+        return data
 
     def close(self) -> bytes:
         if self._mode != "arrow-stream" or self._arrow_writer is None:
@@ -713,13 +773,11 @@ def _exception_name_and_message(exc: Exception) -> tuple[str, str]:
         return exc.name, exc.message
     if isinstance(exc, EngineError):
         return exc.name or "UNKNOWN_EXCEPTION", exc.message
-    if isinstance(exc, http_compression.UnsupportedEncoding):
+    if isinstance(exc, http_compression.UnsupportedEncodingError):
         return "UNKNOWN_COMPRESSION_METHOD", str(exc)
     if isinstance(exc, UnicodeDecodeError):
         return "SYNTAX_ERROR", "Syntax error: the query text is not valid UTF-8"
     return "UNKNOWN_EXCEPTION", str(exc)
-
-
 
 
 def serve(settings: EmbeddedServerSettings, announce: Any = None) -> int:
@@ -731,7 +789,7 @@ def serve(settings: EmbeddedServerSettings, announce: Any = None) -> int:
     except OSError:
         engine.close()
         raise
-    host, port = server.server_address[:2]
+    host, port = settings.host, int(server.server_address[1])
     stop_requested = threading.Event()
 
     def request_stop(signum: int, _frame: Any) -> None:
@@ -747,14 +805,16 @@ def serve(settings: EmbeddedServerSettings, announce: Any = None) -> int:
     def reap_sessions() -> None:
         while not server.stopping.wait(1.0):
             for key in list(server.session_state):
-                if key not in server.sessions._sessions:  # noqa: SLF001 - same package
+                if key not in server.sessions._sessions:
                     server.session_state.pop(key, None)
             server.sessions.reap()
 
     threading.Thread(target=reap_sessions, name="session-reaper", daemon=True).start()
     if announce is not None:
-        announce(f"beaconhouse warehouse (ClickHouse {engine.version} over chDB) listening on "
-                 f"http://{host}:{port}, data in {engine.data_dir}")
+        announce(
+            f"beaconhouse warehouse (ClickHouse {engine.version} over chDB) listening on "
+            f"http://{host}:{port}, data in {engine.data_dir}"
+        )
     try:
         server.serve_forever(poll_interval=0.2)
     finally:

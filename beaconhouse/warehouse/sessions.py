@@ -74,9 +74,7 @@ class SessionRegistry:
         """Close sessions idle past their timeout; returns how many."""
         now = time.monotonic()
         with self._guard:
-            expired = [
-                k for k, s in self._sessions.items() if s.expires_at <= now and not s.lock.locked()
-            ]
+            expired = [k for k, s in self._sessions.items() if s.expires_at <= now and not s.lock.locked()]
             for key in expired:
                 self._drop(key)
         return len(expired)

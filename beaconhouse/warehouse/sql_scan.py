@@ -211,11 +211,7 @@ def scan(text: str) -> Statement:
                     insert_format=name.text,
                     end=name.end,
                 )
-        elif (
-            depth == 0
-            and token.is_keyword("FORMAT")
-            and (prev is None or not prev.is_keyword("FORMAT"))
-        ):
+        elif depth == 0 and token.is_keyword("FORMAT") and (prev is None or not prev.is_keyword("FORMAT")):
             name = next_token(text, token.end)
             after = next_token(text, name.end) if name is not None else None
             # A FORMAT clause ends the query, save for SETTINGS: anything else means
@@ -225,7 +221,7 @@ def scan(text: str) -> Statement:
                 and name.kind in ("word", "quoted")
                 and (after is None or after.text == ";" or after.is_keyword("SETTINGS"))
             ):
-                format_name = name.text.strip("`\"")
+                format_name = name.text.strip('`"')
         prev = token
         pos = token.end
         statement_end = token.end

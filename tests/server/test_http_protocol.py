@@ -16,7 +16,9 @@ pytestmark = pytest.mark.server
 
 
 def post(wh, body: bytes | str = b"", params: dict | None = None, headers: dict | None = None, **kw):
-    return requests.post(f"{wh.url}/", params=params or {}, data=body, headers=headers or {}, timeout=60, **kw)
+    return requests.post(
+        f"{wh.url}/", params=params or {}, data=body, headers=headers or {}, timeout=60, **kw
+    )
 
 
 def test_ping_and_replicas_status(warehouse):
@@ -37,7 +39,9 @@ def test_query_in_parameter_in_body_or_both(warehouse):
 
 
 def test_headers(warehouse):
-    response = post(warehouse, "SELECT number FROM numbers(5) FORMAT JSONEachRow", params={"query_id": "q-hdr-1"})
+    response = post(
+        warehouse, "SELECT number FROM numbers(5) FORMAT JSONEachRow", params={"query_id": "q-hdr-1"}
+    )
     assert response.headers["X-ClickHouse-Query-Id"] == "q-hdr-1"
     assert response.headers["X-ClickHouse-Format"] == "JSONEachRow"
     assert response.headers["X-ClickHouse-Timezone"]
@@ -51,8 +55,11 @@ def test_headers(warehouse):
 
 
 def test_settings_as_url_parameters_and_query_parameters(warehouse):
-    response = post(warehouse, "SELECT getSetting('max_threads'), {n:UInt8} * 2",
-                    params={"max_threads": "3", "param_n": "21"})
+    response = post(
+        warehouse,
+        "SELECT getSetting('max_threads'), {n:UInt8} * 2",
+        params={"max_threads": "3", "param_n": "21"},
+    )
     assert response.text == "3\t42\n"
     unknown = post(warehouse, "SELECT 1", params={"no_such_setting_xyz": "1"})
     assert unknown.status_code == 404
@@ -85,8 +92,9 @@ def test_errors_carry_clickhouse_code_text_and_status(warehouse, sql, code, name
 
 
 def test_get_is_readonly(warehouse):
-    response = requests.get(warehouse.url, params={"query": "CREATE TABLE get_made (x UInt8) ENGINE=Memory"},
-                            timeout=10)
+    response = requests.get(
+        warehouse.url, params={"query": "CREATE TABLE get_made (x UInt8) ENGINE=Memory"}, timeout=10
+    )
     assert response.headers["X-ClickHouse-Exception-Code"] == "164"
     assert "method GET implies readonly" in response.text
 
@@ -101,7 +109,9 @@ def test_insert_data_in_body_with_content_length(warehouse):
     post(warehouse, '{"a": 3, "s": "three"}\n', params={"query": "INSERT INTO proto_ins FORMAT JSONEachRow"})
     # VALUES inline.
     post(warehouse, "INSERT INTO proto_ins VALUES (4, 'four'), (5, 'fi''ve')")
-    rows = post(warehouse, "SELECT a, s FROM proto_ins ORDER BY a FORMAT JSONCompactEachRow").text.splitlines()
+    rows = post(
+        warehouse, "SELECT a, s FROM proto_ins ORDER BY a FORMAT JSONCompactEachRow"
+    ).text.splitlines()
     assert rows == ['[1, "one"]', '[2, "two"]', '[3, "three"]', '[4, "four"]', '[5, "fi\'ve"]']
 
 
@@ -116,7 +126,10 @@ def test_insert_chunked_body_streams(warehouse):
 
     response = post(warehouse, body())  # a generator body is sent chunked
     assert response.status_code == 200, response.text
-    assert post(warehouse, "SELECT count(), sum(n) FROM proto_chunked").text == f"200000\t{sum(range(200_000))}\n"
+    assert (
+        post(warehouse, "SELECT count(), sum(n) FROM proto_chunked").text
+        == f"200000\t{sum(range(200_000))}\n"
+    )
 
 
 def test_bad_insert_data_is_rejected_with_parse_error(warehouse):
@@ -138,7 +151,9 @@ def test_bad_insert_data_is_rejected_with_parse_error(warehouse):
     ],
 )
 def test_compressed_request_bodies(warehouse, encoding, compress):
-    post(warehouse, "CREATE TABLE IF NOT EXISTS proto_enc (enc String, n UInt32) ENGINE = MergeTree ORDER BY n")
+    post(
+        warehouse, "CREATE TABLE IF NOT EXISTS proto_enc (enc String, n UInt32) ENGINE = MergeTree ORDER BY n"
+    )
     data = "".join(f"{encoding}\t{n}\n" for n in range(1000)).encode()
     # Two frames back to back, as a client compressing block by block would send.
     body = compress(b"INSERT INTO proto_enc FORMAT TSV\n" + data[:5000]) + compress(data[5000:])
@@ -173,8 +188,9 @@ def test_compressed_responses(warehouse, encoding):
 
 def test_large_results_stream_chunked(warehouse):
     rows = 3_000_000
-    with requests.post(f"{warehouse.url}/", data=f"SELECT number FROM numbers({rows})", stream=True,
-                       timeout=120) as response:
+    with requests.post(
+        f"{warehouse.url}/", data=f"SELECT number FROM numbers({rows})", stream=True, timeout=120
+    ) as response:
         assert response.headers.get("Transfer-Encoding") == "chunked"
         assert "Content-Length" not in response.headers
         total = lines = 0
@@ -200,7 +216,9 @@ def test_formats_with_headers_stay_whole_when_streamed(warehouse, fmt, check):
 
 
 def test_rowbinary_with_names_and_types_streams_one_header(warehouse):
-    body = post(warehouse, "SELECT number AS n FROM numbers(400000) FORMAT RowBinaryWithNamesAndTypes").content
+    body = post(
+        warehouse, "SELECT number AS n FROM numbers(400000) FORMAT RowBinaryWithNamesAndTypes"
+    ).content
     header = b"\x01\x01n\x06UInt64"
     assert body.startswith(header)
     assert len(body) == len(header) + 8 * 400_000
@@ -226,3 +244,17 @@ def test_query_id_already_running_is_refused(warehouse):
     thread.join()
     assert results["slow"].status_code == 200
     assert second.headers["X-ClickHouse-Exception-Code"] == "216"
+
+
+def test_query_parameters_inside_values(warehouse):
+    post(
+        warehouse,
+        "CREATE TABLE IF NOT EXISTS proto_params (v UInt32, s String) ENGINE = MergeTree ORDER BY v",
+    )
+    response = post(
+        warehouse,
+        "INSERT INTO proto_params VALUES ({v:UInt32}, {s:String})",
+        params={"param_v": "42", "param_s": "it's"},
+    )
+    assert response.status_code == 200, response.text
+    assert post(warehouse, "SELECT v, s FROM proto_params WHERE v = 42 FORMAT TSVRaw").text == "42\tit's\n"

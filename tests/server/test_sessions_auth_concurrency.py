@@ -24,7 +24,10 @@ def test_session_keeps_settings_and_temporary_tables(warehouse):
     assert post(warehouse, "SET max_threads = 5", {"session_id": sid}).status_code == 200
     assert post(warehouse, "CREATE TEMPORARY TABLE tmp_s (x UInt8)", {"session_id": sid}).status_code == 200
     post(warehouse, "INSERT INTO tmp_s VALUES (7)", {"session_id": sid})
-    assert post(warehouse, "SELECT getSetting('max_threads'), sum(x) FROM tmp_s", {"session_id": sid}).text == "5\t7\n"
+    assert (
+        post(warehouse, "SELECT getSetting('max_threads'), sum(x) FROM tmp_s", {"session_id": sid}).text
+        == "5\t7\n"
+    )
     # Another session, or none, sees neither.
     other = post(warehouse, "SELECT * FROM tmp_s", {"session_id": f"s-{uuid.uuid4()}"})
     assert other.headers["X-ClickHouse-Exception-Code"] == "60"
@@ -33,7 +36,10 @@ def test_session_keeps_settings_and_temporary_tables(warehouse):
 
 def test_url_settings_apply_to_one_request_in_a_session(warehouse):
     sid = f"s-{uuid.uuid4()}"
-    assert post(warehouse, "SELECT getSetting('max_threads')", {"session_id": sid, "max_threads": "6"}).text == "6\n"
+    assert (
+        post(warehouse, "SELECT getSetting('max_threads')", {"session_id": sid, "max_threads": "6"}).text
+        == "6\n"
+    )
     assert post(warehouse, "SELECT getSetting('max_threads') = 6", {"session_id": sid}).text == "0\n"
 
 
@@ -42,7 +48,14 @@ def test_session_timeout_and_check(warehouse):
     missing = post(warehouse, "SELECT 1", {"session_id": sid, "session_check": "1"})
     assert missing.headers["X-ClickHouse-Exception-Code"] == "372"  # SESSION_NOT_FOUND
     post(warehouse, "CREATE TEMPORARY TABLE t_exp (x UInt8)", {"session_id": sid, "session_timeout": "1"})
-    assert post(warehouse, "SELECT count() FROM t_exp", {"session_id": sid, "session_check": "1", "session_timeout": "1"}).text == "0\n"
+    assert (
+        post(
+            warehouse,
+            "SELECT count() FROM t_exp",
+            {"session_id": sid, "session_check": "1", "session_timeout": "1"},
+        ).text
+        == "0\n"
+    )
     time.sleep(2.5)
     expired = post(warehouse, "SELECT 1", {"session_id": sid, "session_check": "1"})
     assert expired.headers["X-ClickHouse-Exception-Code"] == "372"
@@ -62,7 +75,9 @@ def test_concurrent_request_in_one_session_is_refused(warehouse):
 
 def test_wrong_password_and_unknown_user_are_rejected(warehouse):
     for user, password in (("loader", "wrong"), ("nobody", "x"), ("loader", "")):
-        response = post(warehouse, "SELECT 1", headers={"X-ClickHouse-User": user, "X-ClickHouse-Key": password})
+        response = post(
+            warehouse, "SELECT 1", headers={"X-ClickHouse-User": user, "X-ClickHouse-Key": password}
+        )
         assert response.status_code == 403
         assert response.headers["X-ClickHouse-Exception-Code"] == "516"
         assert "Authentication failed" in response.text
@@ -74,9 +89,16 @@ def test_every_credential_style_is_accepted(warehouse):
     password = USERS["loader"][0]
     basic = base64.b64encode(f"loader:{password}".encode()).decode()
     assert post(warehouse, "SELECT 1", headers={"Authorization": f"Basic {basic}"}).text == "1\n"
-    assert post(warehouse, "SELECT 1", headers={"X-ClickHouse-User": "loader", "X-ClickHouse-Key": password}).text == "1\n"
+    assert (
+        post(
+            warehouse, "SELECT 1", headers={"X-ClickHouse-User": "loader", "X-ClickHouse-Key": password}
+        ).text
+        == "1\n"
+    )
     assert post(warehouse, "SELECT 1", params={"user": "loader", "password": password}).text == "1\n"
-    mixed = post(warehouse, "SELECT 1", params={"user": "loader"}, headers={"Authorization": f"Basic {basic}"})
+    mixed = post(
+        warehouse, "SELECT 1", params={"user": "loader"}, headers={"Authorization": f"Basic {basic}"}
+    )
     assert mixed.headers["X-ClickHouse-Exception-Code"] == "516"
 
 
@@ -86,18 +108,24 @@ def test_readonly_user_reads_but_cannot_write(warehouse):
     loader.command("INSERT INTO ro_check VALUES (1)")
     analyst = warehouse.client("analyst", USERS["analyst"][0])
     assert analyst.query("SELECT count() FROM ro_check").result_rows == [(1,)]
-    for statement in ("INSERT INTO ro_check VALUES (2)", "CREATE TABLE ro_new (x UInt8) ENGINE = Memory",
-                      "DROP TABLE ro_check", "SET readonly = 0"):
-        with pytest.raises(Exception, match="readonly|READONLY"):
+    for statement in (
+        "INSERT INTO ro_check VALUES (2)",
+        "CREATE TABLE ro_new (x UInt8) ENGINE = Memory",
+        "DROP TABLE ro_check",
+        "SET readonly = 0",
+    ):
+        with pytest.raises(Exception, match=r"readonly|READONLY"):
             analyst.command(statement)
-    with pytest.raises(Exception, match="readonly|READONLY"):
+    with pytest.raises(Exception, match=r"readonly|READONLY"):
         analyst.insert("ro_check", [[3]], column_names=["x"])
     assert loader.query("SELECT count() FROM ro_check").result_rows == [(1,)]
 
 
 def test_twenty_concurrent_clients(warehouse):
     setup = warehouse.client()
-    setup.command("CREATE TABLE IF NOT EXISTS conc (client UInt8, n UInt32) ENGINE = MergeTree ORDER BY (client, n)")
+    setup.command(
+        "CREATE TABLE IF NOT EXISTS conc (client UInt8, n UInt32) ENGINE = MergeTree ORDER BY (client, n)"
+    )
     setup.command("TRUNCATE TABLE conc")
     errors: list[BaseException] = []
     results: dict[int, int] = {}
@@ -109,8 +137,9 @@ def test_twenty_concurrent_clients(warehouse):
             for _ in range(5):
                 total = client.query("SELECT sum(number) FROM numbers(2000000)").result_rows[0][0]
                 assert total == sum(range(2_000_000))
-            results[i] = client.query("SELECT count() FROM conc WHERE client = {c:UInt8}",
-                                      parameters={"c": i}).result_rows[0][0]
+            results[i] = client.query(
+                "SELECT count() FROM conc WHERE client = {c:UInt8}", parameters={"c": i}
+            ).result_rows[0][0]
         except BaseException as exc:
             errors.append(exc)
 
@@ -121,6 +150,6 @@ def test_twenty_concurrent_clients(warehouse):
     for thread in threads:
         thread.join(120)
     assert not errors, errors[:3]
-    assert results == {i: 5000 for i in range(20)}
+    assert results == dict.fromkeys(range(20), 5000)
     assert setup.query("SELECT count() FROM conc").result_rows == [(100_000,)]
     assert time.monotonic() - started < 120

@@ -1,0 +1,1 @@
+"""beaconhouse benchmarks: ``python -m bench [name ...]``; results go to bench/results/*.json."""
