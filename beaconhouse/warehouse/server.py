@@ -535,8 +535,13 @@ class WarehouseRequestHandler(BaseHTTPRequestHandler):
             else:
                 sql = prefix.head.decode("utf-8", errors="strict")
                 self._run_query(connection, sql, statement, output_format, query_params, writer)
-            if session is not None and statement.kind in ("SET", "USE"):
-                server.session_state.pop(session.key, None)
+            if session is not None:
+                if statement.kind in ("SET", "USE"):
+                    server.session_state.pop(session.key, None)
+                # Release before the last byte goes out: a client may send its next
+                # request in this session the moment it has read the response.
+                server.sessions.release(session)
+                session = connection = None  # the session keeps its connection
             writer.finish()
         except (
             RequestError,

@@ -22,7 +22,8 @@ def post(wh, body, params=None, headers=None):
 def test_session_keeps_settings_and_temporary_tables(warehouse):
     sid = f"s-{uuid.uuid4()}"
     assert post(warehouse, "SET max_threads = 5", {"session_id": sid}).status_code == 200
-    assert post(warehouse, "CREATE TEMPORARY TABLE tmp_s (x UInt8)", {"session_id": sid}).status_code == 200
+    created = post(warehouse, "CREATE TEMPORARY TABLE tmp_s (x UInt8)", {"session_id": sid})
+    assert created.status_code == 200, created.text
     post(warehouse, "INSERT INTO tmp_s VALUES (7)", {"session_id": sid})
     assert (
         post(warehouse, "SELECT getSetting('max_threads'), sum(x) FROM tmp_s", {"session_id": sid}).text
@@ -153,3 +154,17 @@ def test_twenty_concurrent_clients(warehouse):
     assert results == dict.fromkeys(range(20), 5000)
     assert setup.query("SELECT count() FROM conc").result_rows == [(100_000,)]
     assert time.monotonic() - started < 120
+
+
+def test_back_to_back_requests_in_one_session_never_see_it_locked(warehouse):
+    # Each request on a new connection, sent the moment the previous answer arrived:
+    # the server must have released the session before its answer was complete.
+    sid = f"s-{uuid.uuid4()}"
+    post(warehouse, "CREATE TEMPORARY TABLE seq (n UInt32)", {"session_id": sid})
+    for n in range(200):
+        response = post(warehouse, f"INSERT INTO seq VALUES ({n})", {"session_id": sid})
+        assert response.status_code == 200, response.text
+    assert (
+        post(warehouse, "SELECT count(), sum(n) FROM seq", {"session_id": sid}).text
+        == f"200\t{sum(range(200))}\n"
+    )
