@@ -102,11 +102,5 @@
     is_duplicate        Bool COMMENT 'Loader saw this event_id before under a different sorting key; marts drop it',
 
     -- lineage: where the row came from, so any row can be traced and replayed
-    source_kind         LowCardinality(String) COMMENT 'kafka | file',
-    kafka_topic         LowCardinality(String),
-    kafka_partition     Nullable(Int32),
-    kafka_offset        Nullable(Int64),
-    source_file         LowCardinality(String),
-    source_line         Nullable(UInt64),
-    ingest_batch_id     LowCardinality(String) COMMENT 'dlt load id of the load that wrote the row'
+    {{ m.lineage_columns('dlt load id of the load that wrote the row') }}
 {% endcall %};

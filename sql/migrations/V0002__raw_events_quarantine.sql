@@ -30,11 +30,5 @@
     raw_payload         String COMMENT 'The event exactly as received' CODEC(ZSTD(3)),
 
     -- lineage, as in raw.events
-    source_kind         LowCardinality(String) COMMENT 'kafka | file',
-    kafka_topic         LowCardinality(String),
-    kafka_partition     Nullable(Int32),
-    kafka_offset        Nullable(Int64),
-    source_file         LowCardinality(String),
-    source_line         Nullable(UInt64),
-    ingest_batch_id     LowCardinality(String) COMMENT 'dlt load id of the load that quarantined the row'
+    {{ m.lineage_columns('dlt load id of the load that quarantined the row') }}
 {% endcall %};

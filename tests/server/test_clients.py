@@ -103,3 +103,50 @@ def test_dbt_debug_with_dbt_clickhouse_http_driver(warehouse):
         "\x1b[0m", ""
     )
     assert "driver: http" in result.stdout
+
+
+def test_clickhouse_connect_round_trips_each_column_type(warehouse):
+    import datetime as dt
+    import ipaddress
+    import uuid
+    from decimal import Decimal
+    from zoneinfo import ZoneInfo
+
+    client = warehouse.client()
+    client.command("DROP TABLE IF EXISTS every_type")
+    client.command(
+        "CREATE TABLE every_type (id UUID, lc LowCardinality(String), lcn LowCardinality(Nullable(String)), "
+        "n Nullable(Int64), m Map(LowCardinality(String), Float64), ms Map(String, String), "
+        "ts DateTime64(3, 'Europe/Berlin'), tsu DateTime64(6, 'UTC'), d Date, ip4 IPv4, ip6 IPv6, "
+        "dec Decimal(18, 4), b Bool, arr Array(String), u8 UInt8, f Float32) ENGINE = MergeTree ORDER BY id"
+    )
+    berlin = ZoneInfo("Europe/Berlin")
+    row = [
+        uuid.uuid4(),
+        "desktop",
+        None,
+        None,
+        {"a": 1.5},
+        {"ключ": "значение"},
+        dt.datetime(2026, 3, 29, 3, 30, 0, 123000, tzinfo=berlin),  # the hour after the DST switch
+        dt.datetime(2026, 1, 1, 0, 0, 0, 654321, tzinfo=dt.UTC),
+        dt.date(2026, 2, 28),
+        ipaddress.IPv4Address("203.0.113.9"),
+        ipaddress.IPv6Address("2001:db8::42"),
+        Decimal("-12.3456"),
+        True,
+        ["x", ""],
+        255,
+        0.5,
+    ]
+    names = ["id", "lc", "lcn", "n", "m", "ms", "ts", "tsu", "d", "ip4", "ip6", "dec", "b", "arr", "u8", "f"]
+    client.insert("every_type", [row], column_names=names)
+    back = client.query("SELECT * FROM every_type").result_rows[0]
+    for name, sent, got in zip(names, row, back, strict=True):
+        if isinstance(sent, dt.datetime):
+            if got.tzinfo is None:  # clickhouse-connect gives UTC columns as naive UTC
+                got = got.replace(tzinfo=dt.UTC)
+            assert got == sent, name  # same instant
+            assert got.utcoffset() == sent.utcoffset(), name  # in the column's zone
+        else:
+            assert got == sent, (name, got, sent)

@@ -258,3 +258,25 @@ def test_query_parameters_inside_values(warehouse):
     )
     assert response.status_code == 200, response.text
     assert post(warehouse, "SELECT v, s FROM proto_params WHERE v = 42 FORMAT TSVRaw").text == "42\tit's\n"
+
+
+def _peak_rss_bytes(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    raise AssertionError("no VmHWM")
+
+
+def test_large_result_is_not_held_whole_in_server_memory(warehouse):
+    pid = warehouse.server.process.pid
+    post(warehouse, "SELECT 1")
+    before = _peak_rss_bytes(pid)
+    total = 0
+    sql = "SELECT number, toString(number * 7) FROM numbers(20000000)"
+    with requests.post(f"{warehouse.url}/", data=sql, stream=True, timeout=300) as response:
+        for chunk in response.iter_content(1 << 20):
+            total += len(chunk)
+    assert total > 300_000_000
+    # The server's peak memory grew by a fraction of the result it sent.
+    assert _peak_rss_bytes(pid) - before < total / 3

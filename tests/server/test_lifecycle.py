@@ -63,54 +63,30 @@ def test_sigterm_then_restart_keeps_all_data(tmp_path):
         restarted.stop()
 
 
-def test_second_server_on_same_folder_exits_with_clear_message(tmp_path):
-    data = tmp_path / "data"
-    with EmbeddedWarehouse(data):
-        result = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "beaconhouse",
-                "warehouse",
-                "serve",
-                "--data-dir",
-                str(data),
-                "--port",
-                str(free_port()),
-            ],
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+def serve_once(*args: str) -> subprocess.CompletedProcess[str]:
+    """``beaconhouse warehouse serve ARGS`` expected to exit by itself."""
+    command = [sys.executable, "-m", "beaconhouse", "warehouse", "serve", *args, "--port", str(free_port())]
+    return subprocess.run(command, capture_output=True, text=True, timeout=60)
+
+
+def assert_one_line_failure(result: subprocess.CompletedProcess[str], *needles: str) -> None:
     assert result.returncode == 1
-    assert "is in use by process" in result.stderr
+    for needle in needles:
+        assert needle in result.stderr
     assert "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
 
 
+def test_second_server_on_same_folder_exits_with_clear_message(tmp_path):
+    data = tmp_path / "data"
+    with EmbeddedWarehouse(data):
+        result = serve_once("--data-dir", str(data))
+    assert_one_line_failure(result, "is in use by process")
+
+
 def test_non_loopback_bind_without_passwords_refuses_to_start(tmp_path):
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "beaconhouse",
-            "warehouse",
-            "serve",
-            "--data-dir",
-            str(tmp_path / "d"),
-            "--host",
-            "0.0.0.0",
-            "--port",
-            str(free_port()),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert result.returncode == 1
-    assert "refusing to listen on 0.0.0.0" in result.stderr
-    assert "default" in result.stderr
-    assert "Traceback" not in result.stderr
+    result = serve_once("--data-dir", str(tmp_path / "d"), "--host", "0.0.0.0")
+    assert_one_line_failure(result, "refusing to listen on 0.0.0.0", "default")
 
 
 def test_non_loopback_bind_with_passwords_starts(tmp_path):
