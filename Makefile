@@ -2,16 +2,18 @@
 SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
-UV ?= $(shell command -v uv 2>/dev/null || echo $(VENV)/../.uv-bootstrap/bin/uv)
 STAMP := $(VENV)/.installed
 
 .PHONY: install demo test test-unit test-server bench lint format typecheck clean
 
 install: $(STAMP)
 
+# uv comes from PATH, or from the interpreter's packages (installed on first use):
+# after a pip install a pyenv shim for `uv` may not exist yet, `python3 -m uv` always does.
 $(STAMP): pyproject.toml uv.lock
-	@command -v uv >/dev/null 2>&1 || python3 -m pip install --quiet --disable-pip-version-check 'uv>=0.5'
-	uv sync --frozen --all-groups
+	@if command -v uv >/dev/null 2>&1; then uv sync --frozen --all-groups; \
+	else python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet --disable-pip-version-check 'uv>=0.5'; \
+	     python3 -m uv sync --frozen --all-groups; fi
 	@touch $(STAMP)
 
 demo: install
