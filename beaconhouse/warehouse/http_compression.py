@@ -1,4 +1,5 @@
-"""HTTP body compression as ClickHouse does it: gzip, deflate, zstd and lz4.
+"""HTTP body compression as ClickHouse does it: gzip, deflate, zstd and lz4 both ways;
+requests also in xz and bz2, under ClickHouse's aliases (gz, zst, lzma, none, auto).
 
 Request bodies are decoded as they stream in; concatenated frames or gzip members
 are all decoded, since clients may compress each block separately. Responses are
@@ -7,6 +8,8 @@ encoded as they stream out.
 
 from __future__ import annotations
 
+import bz2
+import lzma
 import zlib
 from collections.abc import Iterable, Iterator
 from typing import Protocol
@@ -26,12 +29,16 @@ class _Decoder(Protocol):
 
 
 def _new_decoder(encoding: str) -> _Decoder:
-    if encoding in ("gzip", "x-gzip"):
+    if encoding in ("gzip", "x-gzip", "gz"):
         return zlib.decompressobj(16 + zlib.MAX_WBITS)
     if encoding == "deflate":
         return zlib.decompressobj(zlib.MAX_WBITS)
-    if encoding == "zstd":
+    if encoding in ("zstd", "zst"):
         return zstandard.ZstdDecompressor().decompressobj()
+    if encoding in ("xz", "lzma"):
+        return lzma.LZMADecompressor()
+    if encoding == "bz2":
+        return bz2.BZ2Decompressor()
     if encoding == "lz4":
         decoder: _Decoder = lz4.frame.LZ4FrameDecompressor()
         return decoder
@@ -41,7 +48,8 @@ def _new_decoder(encoding: str) -> _Decoder:
 def decode_stream(chunks: Iterable[bytes], encoding: str) -> Iterator[bytes]:
     """Decode a compressed body, chunk by chunk, across concatenated frames."""
     encoding = encoding.strip().lower()
-    if encoding in ("", "identity"):
+    # As ClickHouse's chooseCompressionMethod: these mean "not compressed".
+    if encoding in ("", "identity", "none", "auto"):
         yield from chunks
         return
     decoder = _new_decoder(encoding)

@@ -40,6 +40,21 @@ def test_encoder_round_trip(encoding):
     assert b"".join(decode_stream(iter([out]), encoding)) == PAYLOAD
 
 
+@pytest.mark.parametrize(
+    ("alias", "compress"),
+    [
+        ("gz", gzip.compress),
+        ("zst", zstandard.ZstdCompressor().compress),
+        ("xz", __import__("lzma").compress),
+        ("bz2", __import__("bz2").compress),
+        ("none", lambda b: b),
+        ("auto", lambda b: b),
+    ],
+)
+def test_clickhouse_encoding_aliases(alias, compress):
+    assert b"".join(decode_stream(iter([compress(PAYLOAD)]), alias)) == PAYLOAD
+
+
 def test_unknown_encoding():
     with pytest.raises(UnsupportedEncodingError):
         list(decode_stream(iter([b"x"]), "snappy-x"))
