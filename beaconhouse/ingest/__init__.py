@@ -1,0 +1,1 @@
+"""Loading events into the warehouse: sources, validation, enrichment and dlt."""
