@@ -35,6 +35,16 @@ def _port(value: str) -> int:
     return port
 
 
+def _website_id(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid website id {value!r}: not a number") from None
+    if not 1 <= number <= 4_294_967_295:
+        raise argparse.ArgumentTypeError(f"invalid website id {number}: must be 1-4294967295")
+    return number
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="beaconhouse", description="Web-analytics ELT pipeline on ClickHouse.")
     parser.add_argument(
@@ -55,6 +65,19 @@ def build_parser() -> argparse.ArgumentParser:
     query.add_argument("--max-rows", type=int, default=1000, help="rows to print at most (default 1000)")
     wh.add_parser("migrate", help="apply the versioned DDL in sql/migrations")
     wh.add_parser("schema", help="print the tables and columns of the raw layer")
+
+    ingest = commands.add_parser("ingest", help="load events into the raw layer")
+    ing = ingest.add_subparsers(dest="ingest_command", required=True, parser_class=_Parser)
+    files = ing.add_parser("files", help="load new files from a folder or an s3:// prefix")
+    files.add_argument("url", help="a local folder or s3://bucket/prefix")
+    files.add_argument(
+        "--site", type=_website_id, help="website_id of access logs that do not name their site"
+    )
+    files.add_argument(
+        "--reload-changed",
+        action="store_true",
+        help="reload files that changed after they were loaded (events dedupe)",
+    )
 
     commands.add_parser("demo", help="run the main job on the embedded warehouse")
     return parser
@@ -108,6 +131,10 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             "schema": commands.warehouse_schema,
         }[args.warehouse_command]
         return handler(args, settings)
+    if args.command == "ingest":
+        from beaconhouse import commands
+
+        return commands.ingest_files(args, settings)
     if args.command == "demo":
         from beaconhouse import demo
 

@@ -134,3 +134,37 @@ def print_schema(settings: Settings) -> None:
         console.print(table)
         if partition_key or sorting_key:
             console.print(f"  [dim]PARTITION BY {partition_key or '-'}  ORDER BY ({sorting_key})[/dim]")
+
+
+def ingest_files(args: argparse.Namespace, settings: Settings) -> int:
+    from clickhouse_connect.driver.exceptions import DatabaseError
+
+    from beaconhouse.ingest.errors import IngestError
+    from beaconhouse.ingest.files_pipeline import ingest_files as run
+    from beaconhouse.ingest.sources import SourceError
+
+    try:
+        report = run(
+            settings,
+            args.url,
+            default_site=args.site,
+            reload_changed=args.reload_changed,
+            progress=lambda line: print(line, file=sys.stderr, flush=True),
+        )
+    except (IngestError, SourceError) as exc:
+        raise CommandError(str(exc)) from None
+    except DatabaseError as exc:
+        raise _database_error(exc) from None
+    reasons = ", ".join(f"{reason} {count}" for reason, count in report.quarantined.most_common())
+    print(
+        f"files: {report.files_loaded} loaded, {report.files_unchanged} unchanged, "
+        f"{len(report.files_changed)} changed after loading"
+    )
+    print(
+        f"events: {report.events_loaded} loaded, {report.duplicates} duplicates dropped, "
+        f"{report.quarantined_total} quarantined" + (f" ({reasons})" if reasons else "")
+    )
+    print(f"{report.payloads} payloads in {report.seconds:.1f}s")
+    for path in report.files_changed:
+        print(f"CHANGED  {path}")
+    return 0

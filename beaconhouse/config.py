@@ -175,6 +175,31 @@ class ArchiveSettings(_Section):
     url: str = ".beaconhouse/archive"
 
 
+#: Used when no secret is configured: fine on a laptop, never in production (the
+#: cookieless visitor id is only as private as this key).
+DEV_VISITOR_ID_SECRET = "beaconhouse-development-only-visitor-key"  # noqa: S105 - documented dev default
+
+
+class IngestSettings(_Section):
+    """How the loaders validate and enrich events."""
+
+    #: key of the cookieless visitor hash (BLAKE2b); at least 16 characters, keep secret
+    visitor_id_secret: str = Field(default=DEV_VISITOR_ID_SECRET, min_length=16, repr=False)
+    #: optional MaxMind-format .mmdb for region and city (country needs none)
+    geoip_mmdb_path: Path | None = None
+    #: a client timestamp may be this far ahead of the collector's clock
+    max_future_skew_hours: float = Field(default=24.0, gt=0)
+    #: and this far behind it (late, offline-queued events)
+    max_event_age_days: float = Field(default=30.0, gt=0)
+
+    @field_validator("geoip_mmdb_path")
+    @classmethod
+    def _mmdb_exists(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError(f"no such file: {value}")
+        return value
+
+
 class Site(_Section):
     """A tracked website, modelled on the seed's ``websites`` table."""
 
@@ -212,6 +237,7 @@ class Settings(_Section):
     s3: S3Settings = S3Settings()
     landing: LandingSettings = LandingSettings()
     archive: ArchiveSettings = ArchiveSettings()
+    ingest: IngestSettings = IngestSettings()
     sites: tuple[Site, ...] = ()
 
     @field_validator("sites")

@@ -1,0 +1,1 @@
+"""Events: the contract, validation and enrichment."""

@@ -1,0 +1,97 @@
+"""Land Arrow batches in the raw layer with dlt, over HTTP, with their state.
+
+One dlt pipeline per loader (files, Kafka). Each :meth:`RawLoader.load` is one dlt run:
+the events, quarantine and counter batches and the source state that records what was
+consumed go into one load package, so the state never claims data that did not land.
+Tables are the pre-existing ``raw.events``, ``raw.events_quarantine`` and
+``raw.ingest_counters`` (created by ``beaconhouse warehouse migrate``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from beaconhouse.config import Settings
+
+TABLES = {"events": "events", "quarantine": "events_quarantine", "counters": "ingest_counters"}
+
+
+class RawLoader:
+    """A dlt pipeline into the raw database, plus a SQL client for dedup lookups."""
+
+    def __init__(
+        self, settings: Settings, pipeline_name: str, source_name: str, pipelines_dir: Path | None = None
+    ) -> None:
+        import dlt
+
+        from beaconhouse.ingest.dlt_clickhouse_http import clickhouse_http
+        from beaconhouse.warehouse.client import connect
+
+        warehouse = settings.warehouse
+        self.source_name = source_name
+        destination = clickhouse_http(
+            warehouse.url,
+            warehouse.user,
+            warehouse.password,
+            database=warehouse.raw_database,
+            # dlt may insert into the migrated tables, never create or alter them.
+            frozen_tables=tuple(TABLES.values()),
+        )
+        options: dict[str, Any] = {"pipelines_dir": str(pipelines_dir)} if pipelines_dir is not None else {}
+        self.pipeline = dlt.pipeline(pipeline_name=pipeline_name, destination=destination, **options)
+        self.client = connect(warehouse)
+        self._synced = False
+
+    def state(self) -> dict[str, Any]:
+        """This loader's source state, restored from the warehouse if not local."""
+        if not self._synced:
+            self.pipeline.sync_destination()
+            self._synced = True
+        sources: dict[str, Any] = self.pipeline.state.get("sources", {})
+        state: dict[str, Any] = sources.get(self.source_name, {})
+        return state
+
+    def load(
+        self,
+        events: pa.Table,
+        quarantine: pa.Table,
+        counters: pa.Table,
+        state_updates: dict[str, dict[str, Any]],
+    ) -> Any:
+        """Load the three batches and merge ``state_updates`` into the source state."""
+        import dlt
+
+        batches = {"events": events, "quarantine": quarantine, "counters": counters}
+
+        def resource(kind: str, table: pa.Table) -> Any:
+            @dlt.resource(name=TABLES[kind], table_name=TABLES[kind], write_disposition="append")
+            def batch() -> Any:
+                if kind == "events":
+                    # State written during extraction is committed with this load.
+                    state = dlt.current.source_state()
+                    for key, values in state_updates.items():
+                        state.setdefault(key, {}).update(values)
+                if table.num_rows:
+                    # The dlt load id joins every row to raw._dlt_loads.
+                    load_id = dlt.current.load_package_state()["load_id"]
+                    column = pa.array([load_id] * table.num_rows, type=pa.string())
+                    yield (
+                        table.set_column(
+                            table.schema.get_field_index("ingest_batch_id"), "ingest_batch_id", column
+                        )
+                        if "ingest_batch_id" in table.column_names
+                        else table
+                    )
+
+            return batch
+
+        @dlt.source(name=self.source_name, max_table_nesting=0)
+        def landing() -> Any:
+            return [resource(kind, table) for kind, table in batches.items()]
+
+        info = self.pipeline.run(landing())
+        info.raise_on_failed_jobs()
+        return info

@@ -1,0 +1,114 @@
+"""Where input files are: a local folder or an ``s3://bucket/prefix``, via fsspec.
+
+A file's identity for incremental loading is its path plus a version: the S3 ETag,
+or the local modification time and size.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from beaconhouse.config import S3Settings
+
+INPUT_SUFFIXES = (".jsonl", ".ndjson", ".json", ".parquet", ".log", ".txt", ".clf")
+
+
+class SourceError(Exception):
+    """The location cannot be listed or read; the message is one line."""
+
+
+@dataclass(frozen=True, order=True)
+class SourceFile:
+    """One input file and the version it had when listed."""
+
+    path: str  # full URL for S3 (s3://bucket/key), absolute path for local files
+    version: str
+    size: int
+
+    @property
+    def name(self) -> str:
+        return self.path.rsplit("/", 1)[-1]
+
+
+def filesystem(url: str, s3: S3Settings) -> Any:
+    """An fsspec filesystem for ``url``."""
+    import fsspec
+
+    if url.startswith("s3://"):
+        client_kwargs: dict[str, Any] = {"region_name": s3.region}
+        if s3.endpoint_url:
+            client_kwargs["endpoint_url"] = s3.endpoint_url
+        return fsspec.filesystem(
+            "s3",
+            key=s3.access_key_id,
+            secret=s3.secret_access_key,
+            client_kwargs=client_kwargs,
+            skip_instance_cache=True,
+        )
+    return fsspec.filesystem("file")
+
+
+def _is_input(path: str) -> bool:
+    parts = path.split("/")
+    # Hidden and underscore-prefixed names are metadata (_truth, _SUCCESS, .tmp).
+    if any(p.startswith((".", "_")) for p in parts[-4:] if p):
+        return False
+    name = parts[-1].removesuffix(".gz")
+    return name.endswith(INPUT_SUFFIXES)
+
+
+def list_files(url: str, s3: S3Settings) -> list[SourceFile]:
+    """Every input file under ``url``, sorted by path."""
+    fs = filesystem(url, s3)
+    root = url if url.startswith("s3://") else str(Path(url).resolve())
+    try:
+        if not fs.exists(root):
+            raise SourceError(f"{url} does not exist")
+        entries = {root: fs.info(root)} if fs.isfile(root) else fs.find(root, detail=True)
+    except (OSError, ValueError) as exc:
+        raise SourceError(f"cannot list {url}: {exc}") from None
+    files = []
+    for name, info in entries.items():
+        if info.get("type") == "directory" or not _is_input(name):
+            continue
+        path = f"s3://{name}" if url.startswith("s3://") and not name.startswith("s3://") else name
+        files.append(SourceFile(path, _version(info), int(info.get("size") or 0)))
+    return sorted(files)
+
+
+def _version(info: dict[str, Any]) -> str:
+    etag = info.get("ETag") or info.get("etag")
+    if etag:
+        return "etag:" + str(etag).strip('"')
+    mtime = info.get("mtime") or info.get("LastModified") or info.get("created")
+    return f"mtime:{mtime}:size:{info.get('size')}"
+
+
+def read_bytes(file: SourceFile, s3: S3Settings) -> bytes:
+    """The file's content, decompressed when it is gzip."""
+    fs = filesystem(file.path, s3)
+    with fs.open(file.path, "rb") as handle:
+        data: bytes = handle.read()
+    if data[:2] == b"\x1f\x8b":
+        return _gunzip(data, file.path)
+    return data
+
+
+def _gunzip(data: bytes, path: str) -> bytes:
+    """Decompress every gzip member (appenders write several), strictly: a truncated
+    or corrupt file is an error, never a silently shorter one."""
+    parts = []
+    rest = data
+    while rest:
+        member = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        try:
+            parts.append(member.decompress(rest))
+        except zlib.error as exc:
+            raise SourceError(f"{path}: corrupt gzip data ({exc})") from None
+        if not member.eof:
+            raise SourceError(f"{path}: truncated gzip data")
+        rest = member.unused_data
+    return b"".join(parts)
