@@ -66,6 +66,13 @@ def build_parser() -> argparse.ArgumentParser:
     wh.add_parser("migrate", help="apply the versioned DDL in sql/migrations")
     wh.add_parser("schema", help="print the tables and columns of the raw layer")
 
+    generate = commands.add_parser(
+        "generate", help="write deterministic synthetic traffic and its ground truth"
+    )
+    from beaconhouse.generate.cli import add_arguments as generate_arguments
+
+    generate_arguments(generate)
+
     ingest = commands.add_parser("ingest", help="load events into the raw layer")
     ing = ingest.add_subparsers(dest="ingest_command", required=True, parser_class=_Parser)
     files = ing.add_parser("files", help="load new files from a folder or an s3:// prefix")
@@ -131,6 +138,10 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             "schema": commands.warehouse_schema,
         }[args.warehouse_command]
         return handler(args, settings)
+    if args.command == "generate":
+        from beaconhouse import commands
+
+        return commands.generate(args, settings)
     if args.command == "ingest":
         from beaconhouse import commands
 

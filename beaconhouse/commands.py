@@ -168,3 +168,16 @@ def ingest_files(args: argparse.Namespace, settings: Settings) -> int:
     for path in report.files_changed:
         print(f"CHANGED  {path}")
     return 0
+
+
+def generate(args: argparse.Namespace, settings: Settings) -> int:
+    from beaconhouse.generate.cli import format_report, options_from_args, run
+
+    try:
+        report = run(
+            settings, options_from_args(args), progress=lambda line: print(line, file=sys.stderr, flush=True)
+        )
+    except (ValueError, OSError) as exc:
+        raise CommandError(f"generate: {exc}") from None
+    print(format_report(report))
+    return 0

@@ -12,7 +12,7 @@ import json
 import sys
 from pathlib import Path
 
-BENCHMARKS = ["warehouse"]
+BENCHMARKS = ["warehouse", "ingest"]
 RESULTS = Path(__file__).resolve().parent / "results"
 
 

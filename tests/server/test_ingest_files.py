@@ -1,0 +1,288 @@
+"""``beaconhouse ingest files`` against the real embedded warehouse and a real S3 endpoint."""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import json
+import shutil
+import uuid
+from pathlib import Path
+
+import pytest
+
+from beaconhouse.config import IngestSettings, Settings, Site, WarehouseSettings
+from beaconhouse.ingest.files_pipeline import ingest_files
+from beaconhouse.warehouse.migrations import SchemaContext, apply_migrations
+from tests.s3_server import MotoS3
+
+pytestmark = pytest.mark.server
+DATA = Path(__file__).resolve().parents[1] / "data"
+SITES = (
+    Site(website_id=1, domain="shop.example", timezone="Europe/Berlin"),
+    Site(website_id=2, domain="news.example", timezone="America/New_York", ip_anonymization=False),
+)
+
+
+@pytest.fixture
+def settings(warehouse, tmp_path):
+    """Settings with a raw layer of this test's own, freshly migrated."""
+    suffix = uuid.uuid4().hex[:8]
+    wh = WarehouseSettings(url=warehouse.url, raw_database=f"raw_{suffix}", meta_database=f"meta_{suffix}")
+    apply_migrations(warehouse.client(), SchemaContext(raw_db=wh.raw_database, meta_db=wh.meta_database))
+    return Settings(
+        warehouse=wh, sites=SITES, ingest=IngestSettings(visitor_id_secret="test-secret-0123456789")
+    )
+
+
+def run(settings, url, tmp_path, **kwargs):
+    return ingest_files(settings, url, pipelines_dir=tmp_path / "dlt", **kwargs)
+
+
+def query(warehouse, sql):
+    return warehouse.client().query(sql).result_rows
+
+
+def event(n, **extra):
+    ts = dt.datetime(2026, 3, 1, 9, 0, tzinfo=dt.UTC) + dt.timedelta(minutes=n)
+    body = {
+        "type": "pageview",
+        "event_id": str(uuid.UUID(int=n + 1)),
+        "ts": ts.isoformat().replace("+00:00", "Z"),
+        "received_at": (ts + dt.timedelta(seconds=1)).isoformat().replace("+00:00", "Z"),
+        "tracking_id": "BH-1",
+        "visitor_id": f"visitor-{n % 3}",
+        "page": {"url": f"https://shop.example/p/{n}", "referrer": "https://www.bing.com/"},
+        "context": {
+            "user_agent": "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 "
+            "(KHTML, like Gecko) Version/18.0 Safari/605.1.15",
+            "ip": "81.2.69.160",
+        },
+    }
+    body.update(extra)
+    return json.dumps(body)
+
+
+def jsonl_gz(lines):
+    return gzip.compress(("\n".join(lines) + "\n").encode())
+
+
+def test_access_log_every_line_is_a_raw_row(settings, warehouse, tmp_path):
+    folder = tmp_path / "logs" / "site=1"
+    folder.mkdir(parents=True)
+    shutil.copy(DATA / "access_combined.log", folder / "access.log")
+    report = run(settings, str(tmp_path / "logs"), tmp_path)
+    raw = settings.warehouse.raw_database
+    lines = [line for line in (DATA / "access_combined.log").read_text().splitlines() if line.strip()]
+    events = query(warehouse, f"SELECT count() FROM {raw}.events")[0][0]
+    quarantined = query(warehouse, f"SELECT reason, count() FROM {raw}.events_quarantine GROUP BY reason")
+    # None skipped: every line is an event or a quarantine row.
+    assert events + sum(n for _, n in quarantined) == len(lines) == 14
+    assert dict(quarantined) == {"malformed_log_line": 2}
+    assert report.events_loaded == 12
+    by_type = dict(query(warehouse, f"SELECT event_type, count() FROM {raw}.events GROUP BY event_type"))
+    assert by_type == {"pageview": 6, "asset": 3, "request": 3}
+    rows = {
+        r[0]: r[1:]
+        for r in query(
+            warehouse,
+            f"""
+        SELECT source_line, event_type, visitor_id_kind, visitor_id, is_bot, page_path, traffic_medium,
+               device_type, toString(client_ts), properties['http_status'], IPv6NumToString(ip)
+        FROM {raw}.events""",
+        )
+    }
+    first, second_day = rows[1], rows[12]
+    assert first[:2] == ("pageview", "cookieless")
+    assert rows[4][2] == first[2]  # same site, IP, agent and day: the same visitor
+    assert second_day[2] != first[2]  # the next day: a new hash, as Plausible does
+    assert rows[4][5] == "email"  # utm_medium from the logged URL
+    assert rows[7][3] is True  # Googlebot
+    assert rows[7][0] == "pageview"
+    assert rows[2][0] == "asset"
+    assert rows[6][0] == "asset"
+    assert rows[8][0] == "request"
+    assert rows[8][8] == "302"
+    assert rows[5][6] == "mobile"
+    assert first[7] == "2026-03-01 09:00:01.000"  # +0100 in the log, UTC in the warehouse
+    assert first[9] == "::ffff:81.2.69.0"  # anonymised
+    assert rows[14][0] == "pageview"  # Common Log Format, no referrer or agent
+
+
+def test_s3_files_load_once_and_changes_are_reported(settings, warehouse, tmp_path):
+    with MotoS3() as s3:
+        s3.client().create_bucket(Bucket="landing")
+        put = s3.client().put_object
+        put(Bucket="landing", Key="events/site=1/a.jsonl.gz", Body=jsonl_gz([event(n) for n in range(10)]))
+        put(
+            Bucket="landing",
+            Key="events/site=1/b.jsonl",
+            Body=(
+                "\n".join(
+                    [event(n) for n in range(10, 15)]
+                    + [event(3), '{"type": "pageview"', event(20, tracking_id="BH-9")]
+                )
+                + "\n"
+            ).encode(),
+        )
+        put(Bucket="landing", Key="events/_truth/summary.json", Body=b"{}")  # metadata: not input
+        config = settings.model_copy(update={"s3": s3.settings})
+        raw = settings.warehouse.raw_database
+
+        first = run(config, "s3://landing/events", tmp_path)
+        assert (first.files_loaded, first.events_loaded, first.duplicates) == (2, 15, 1)
+        assert dict(first.quarantined) == {"malformed_json": 1, "unknown_website": 1}
+        assert query(warehouse, f"SELECT count(), uniqExact(event_id) FROM {raw}.events")[0] == (15, 15)
+        counters = query(
+            warehouse,
+            f"SELECT sum(received), sum(loaded), sum(quarantined), sum(duplicate) FROM {raw}.ingest_counters",
+        )[0]
+        assert counters == (18, 15, 2, 1)
+        sources = {r[0] for r in query(warehouse, f"SELECT DISTINCT source_file FROM {raw}.events")}
+        assert sources == {"s3://landing/events/site=1/a.jsonl.gz", "s3://landing/events/site=1/b.jsonl"}
+
+        again = run(config, "s3://landing/events", tmp_path)
+        assert (again.files_loaded, again.files_unchanged, again.events_loaded) == (0, 2, 0)
+
+        # A new file loads alone; a rewritten one is reported and left alone.
+        put(Bucket="landing", Key="events/site=1/c.jsonl", Body=(event(30) + "\n").encode())
+        put(
+            Bucket="landing",
+            Key="events/site=1/a.jsonl.gz",
+            Body=jsonl_gz([event(n) for n in range(10)] + [event(40)]),
+        )
+        third = run(config, "s3://landing/events", tmp_path)
+        assert third.files_loaded == 1
+        assert third.events_loaded == 1
+        assert third.files_changed == ["s3://landing/events/site=1/a.jsonl.gz"]
+
+        # Reloading the changed file adds only its new events: the rest are duplicates.
+        fourth = run(config, "s3://landing/events", tmp_path, reload_changed=True)
+        assert (fourth.files_loaded, fourth.events_loaded, fourth.duplicates) == (1, 1, 10)
+        assert query(warehouse, f"SELECT count(), uniqExact(event_id) FROM {raw}.events")[0] == (17, 17)
+
+
+def test_state_survives_losing_the_local_pipeline_folder(settings, warehouse, tmp_path):
+    folder = tmp_path / "landing"
+    folder.mkdir()
+    (folder / "a.jsonl").write_text("\n".join(event(n) for n in range(5)) + "\n")
+    assert run(settings, str(folder), tmp_path).events_loaded == 5
+    shutil.rmtree(tmp_path / "dlt")  # a new machine: the state comes back from the warehouse
+    rerun = run(settings, str(folder), tmp_path)
+    assert (rerun.files_loaded, rerun.files_unchanged) == (0, 1)
+
+
+def test_enrichment_lands_in_the_raw_columns(settings, warehouse, tmp_path):
+    folder = tmp_path / "landing"
+    folder.mkdir()
+    (folder / "e.jsonl").write_text(
+        "\n".join(
+            [
+                event(
+                    1,
+                    page={"url": "https://shop.example/?gclid=abc123", "referrer": "https://www.google.com/"},
+                ),
+                event(2, page={"url": "https://shop.example/", "referrer": "https://shop.example/cart"}),
+                event(
+                    3,
+                    tracking_id=None,
+                    website_id=2,
+                    visitor_id=None,
+                    page={"url": "https://news.example/a"},
+                    context={"ip": "81.2.69.160", "user_agent": "curl/8.5"},
+                ),
+            ]
+        ).replace('"tracking_id": null, ', "")
+        + "\n"
+    )
+    report = run(settings, str(folder), tmp_path)
+    assert report.events_loaded == 3, report
+    raw = settings.warehouse.raw_database
+    rows = query(
+        warehouse,
+        f"""
+        SELECT website_id, traffic_source, traffic_medium, traffic_channel, click_ids['gclid'], country_code,
+               browser_name, visitor_id_kind, is_bot, IPv6NumToString(ip)
+        FROM {raw}.events ORDER BY client_ts""",
+    )
+    assert rows[0][1:5] == ("google", "cpc", "Paid Search", "abc123")
+    assert rows[0][5] == "GB"
+    assert rows[0][6] == "Safari"
+    assert rows[1][1:4] == ("(internal)", "(none)", "Internal")
+    assert rows[2][7:9] == ("cookieless", True)  # curl is a bot; no client visitor id
+    assert rows[2][9] == "::ffff:81.2.69.160"  # site 2 keeps full IPs
+
+
+def test_generated_traffic_from_s3_lands_exactly_as_the_truth_says(warehouse, tmp_path):
+    import csv
+    import tomllib
+    from collections import Counter
+
+    from beaconhouse.generate.cli import GenerateOptions
+    from beaconhouse.generate.cli import run as generate
+
+    with MotoS3() as s3:
+        s3.client().create_bucket(Bucket="landing")
+        seed = Settings(s3=s3.settings)
+        report = generate(
+            seed,
+            GenerateOptions(
+                to="s3://landing/beacons",
+                sites=3,
+                days=2,
+                start=dt.date(2026, 3, 1),
+                visitors=400,
+                seed=5,
+                malformed_share=0.01,
+                truth=tmp_path / "truth",
+            ),
+        )
+        sites = tomllib.loads((report.truth_dir / "sites.toml").read_text())["sites"]
+        suffix = uuid.uuid4().hex[:8]
+        settings = Settings.model_validate(
+            {
+                "warehouse": {
+                    "url": warehouse.url,
+                    "raw_database": f"raw_{suffix}",
+                    "meta_database": f"meta_{suffix}",
+                },
+                "s3": s3.settings.model_dump(),
+                "sites": sites,
+            }
+        )
+        apply_migrations(warehouse.client(), SchemaContext(raw_db=f"raw_{suffix}", meta_db=f"meta_{suffix}"))
+        result = run(settings, "s3://landing/beacons", tmp_path)
+
+    raw = settings.warehouse.raw_database
+    truth_rows = list(csv.DictReader((report.truth_dir / "raw_daily.csv").open()))
+    expected = {
+        (int(r["website_id"]), r["date"], kind): int(r[kind])
+        for r in truth_rows
+        for kind in ("pageview", "event", "transaction")
+        if int(r[kind])
+    }
+    loaded = {
+        (site, str(day), kind): n
+        for site, day, kind, n in query(
+            warehouse,
+            f"""
+        SELECT website_id, toDate(client_ts), event_type, count() FROM {raw}.events
+        WHERE event_type != 'transaction_item' GROUP BY ALL""",
+        )
+    }
+    assert loaded == expected
+    assert sum(expected.values()) > 5000
+    # Exact dedup: no event twice, and every duplicate delivery was dropped.
+    assert query(warehouse, f"SELECT count() = uniqExact(event_id) FROM {raw}.events")[0][0] == 1
+    assert result.duplicates >= report.duplicate_deliveries
+    # Every malformed payload is quarantined, with the reason the truth recorded.
+    malformed = list(csv.DictReader((report.truth_dir / "malformed.csv").open()))
+    quarantined = Counter(
+        dict(query(warehouse, f"SELECT reason, count() FROM {raw}.events_quarantine GROUP BY reason"))
+    )
+    assert quarantined == Counter(row["reason"] for row in malformed)
+    assert len(malformed) == report.malformed_payloads > 20
+    bots = query(
+        warehouse, f"SELECT countIf(is_bot) FROM {raw}.events WHERE event_type != 'transaction_item'"
+    )
+    assert bots[0][0] == sum(int(r["bot_events"]) for r in truth_rows)
