@@ -123,6 +123,14 @@ class Lineage:
         return f"file/{self.source_file}/{position}"
 
 
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
 def derived_event_id(lineage_key: str, index: int) -> str:
     """A deterministic event id for an event sent without one."""
     return str(uuid.uuid5(EVENT_ID_NAMESPACE, f"{lineage_key}#{index}"))
@@ -188,11 +196,13 @@ class EventBatch:
 
     def __post_init__(self) -> None:
         self._dense: dict[str, list[Any]] = {name: [] for name in _DENSE}
+        self._appenders = [self._dense[name].append for name in _DENSE]
         self._sparse: dict[str, tuple[list[int], list[Any]]] = {n: ([], []) for n in _SPARSE_DEFAULTS}
         self._maps: dict[str, tuple[list[int], list[Any]]] = {n: ([], []) for n in _MAPS}
         # (first row, lineage) runs: every row after `first row` shares that lineage
         self._lineage_runs: list[tuple[int, Lineage]] = []
         self._lineage: Lineage | None = None
+        self._valid_ips: dict[str, bool] = {}
 
     def __len__(self) -> int:
         return len(self._dense["event_id"])
@@ -403,9 +413,13 @@ class EventBatch:
         context = event.context
         ip = context.ip if context is not None else ""
         if ip:
-            try:
-                ipaddress.ip_address(ip)
-            except ValueError:
+            # Visitors repeat their IPs: check each distinct one once.
+            valid = self._valid_ips.get(ip)
+            if valid is None:
+                valid = _is_ip(ip)
+                if len(self._valid_ips) < 1_000_000:
+                    self._valid_ips[ip] = valid
+            if not valid:
                 self._reject(
                     Reason.INVALID_IP,
                     f"$.context.ip is not an IP address: {ip[:60]!r}",
@@ -459,8 +473,8 @@ class EventBatch:
             context.language if context is not None else "",
             position,
         )
-        for name, value in zip(_DENSE, values, strict=True):
-            d[name].append(value)
+        for append, value in zip(self._appenders, values):  # noqa: B905 - same length by construction
+            append(value)
         if event.dimensions:
             self._put_map("custom_dimensions", row, list(event.dimensions.items()))
         if event.metrics:

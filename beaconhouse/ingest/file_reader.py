@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import itertools
 import re
-from collections.abc import Mapping
+from collections import deque
+from collections.abc import Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import msgspec
@@ -47,21 +50,50 @@ def site_of_path(path: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
+def fetch(file: SourceFile, s3: S3Settings) -> bytes | SourceError:
+    """The file's (decompressed) bytes, or the error that kept them from us."""
+    try:
+        return read_bytes(file, s3)
+    except SourceError as exc:
+        return exc
+    except OSError as exc:
+        return SourceError(f"{file.path}: cannot read: {exc}")
+
+
+def prefetched(
+    files: list[SourceFile], s3: S3Settings, workers: int = 4, ahead: int = 8
+) -> Iterator[tuple[SourceFile, bytes | SourceError]]:
+    """Files with their content, in order, read ``ahead`` files in advance on threads.
+
+    Reading waits on the network (S3) and on zlib, both of which release the GIL, so
+    it overlaps with parsing; the lookahead bounds the memory it holds.
+    """
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fetch") as pool:
+        pending: deque[tuple[SourceFile, Future[bytes | SourceError]]] = deque()
+        queue = iter(files)
+        for file in itertools.islice(queue, ahead):
+            pending.append((file, pool.submit(fetch, file, s3)))
+        while pending:
+            file, future = pending.popleft()
+            following = next(queue, None)
+            if following is not None:
+                pending.append((following, pool.submit(fetch, following, s3)))
+            yield file, future.result()
+
+
 def read_into(
     batch: EventBatch,
     file: SourceFile,
-    s3: S3Settings,
+    data: bytes | SourceError,
     received_ms: int,
     site_by_domain: Mapping[str, int],
     domain_of: Mapping[int, str],
     default_site: int | None = None,
 ) -> str:
-    """Add every payload of ``file`` to ``batch``; returns the format read."""
+    """Add every payload of ``file`` (its content ``data``) to ``batch``; returns the format."""
     lineage = Lineage(source_kind="file", source_file=file.path)
-    try:
-        data = read_bytes(file, s3)
-    except (SourceError, OSError) as exc:
-        batch.rejections_add(Reason.UNREADABLE_FILE, str(exc), file.path.encode(), None, lineage)
+    if isinstance(data, SourceError):
+        batch.rejections_add(Reason.UNREADABLE_FILE, str(data), file.path.encode(), None, lineage)
         return "unreadable"
     kind = file_format(file.name, data[:64])
     if kind == "parquet":

@@ -19,8 +19,9 @@ import datetime as dt
 import gc
 import time
 import uuid
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,7 +33,7 @@ from beaconhouse.config import Settings
 from beaconhouse.ingest.dedup import first_occurrences, ids_already_loaded
 from beaconhouse.ingest.enrichment import Enricher
 from beaconhouse.ingest.events_builder import EventBatch, SiteKeys, TimeRules
-from beaconhouse.ingest.file_reader import read_into
+from beaconhouse.ingest.file_reader import prefetched, read_into
 from beaconhouse.ingest.loading import RawLoader
 from beaconhouse.ingest.sources import SourceFile, list_files
 
@@ -60,6 +61,8 @@ class IngestReport:
     duplicates: int = 0
     quarantined: Counter[str] = field(default_factory=Counter)
     seconds: float = 0.0
+    #: seconds spent per phase: read, parse, enrich, dedup, load
+    phase_seconds: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
 
     @property
     def quarantined_total(self) -> int:
@@ -102,7 +105,7 @@ def ingest_files(
     *,
     default_site: int | None = None,
     reload_changed: bool = False,
-    chunk_bytes: int = 32 << 20,
+    chunk_bytes: int = 8 << 20,
     pipelines_dir: Path | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> IngestReport:
@@ -139,51 +142,94 @@ def ingest_files(
         max_future_ms=int(settings.ingest.max_future_skew_hours * 3_600_000),
         max_age_ms=int(settings.ingest.max_event_age_days * 86_400_000),
     )
-    for group in chunks(plan.new, chunk_bytes):
-        received_ms = int(time.time() * 1000)
-        batch = EventBatch(site_keys, time_rules)
-        # The payload loop allocates millions of short-lived objects and no cycles;
-        # the cyclic collector would only slow it down.
-        gc_was_enabled = gc.isenabled()
-        gc.disable()
-        try:
-            for file in group:
-                read_into(batch, file, settings.s3, received_ms, by_domain, domain_of, default_site)
-            events = batch.to_arrow()
-        finally:
-            if gc_was_enabled:
-                gc.enable()
-        batch_id = uuid.uuid4().hex
-        events = enricher.enrich(events)
-        keep = first_occurrences(events)
-        first = events.filter(keep)
-        seen = ids_already_loaded(loader.client, settings.warehouse.raw_database, first)
-        fresh = (
-            pc.invert(pc.is_in(first["event_id"], value_set=pa.array(sorted(seen), type=pa.string())))
-            if seen
-            else pa.array([True] * first.num_rows)
-        )
-        loaded = first.filter(fresh)
-        duplicates = pa.concat_tables([events.filter(pc.invert(keep)), first.filter(pc.invert(fresh))])
-        loaded = _finish_events(loaded, batch_id)
-        quarantine = _quarantine_table(batch, batch_id, received_ms)
-        counters = _counters_table(events, loaded, duplicates, quarantine, received_ms)
-        files_state = {
-            f.path: {"version": f.version, "size": f.size, "loaded_at": dt.datetime.now(dt.UTC).isoformat()}
-            for f in group
-        }
-        loader.load(
-            events=loaded, quarantine=quarantine, counters=counters, state_updates={"files": files_state}
-        )
-        report.files_loaded += len(group)
-        report.payloads += batch.payloads
-        report.events_loaded += loaded.num_rows
-        report.duplicates += duplicates.num_rows
-        report.quarantined.update(r.reason.value for r in batch.rejections)
-        say(
-            f"loaded {len(group)} files: {loaded.num_rows} events, {duplicates.num_rows} duplicates, "
-            f"{len(batch.rejections)} quarantined"
-        )
+    phases = report.phase_seconds
+    load_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dlt-load")
+    in_flight: Future[Any] | None = None
+    try:
+        for group in chunks(plan.new, chunk_bytes):
+            received_ms = int(time.time() * 1000)
+            batch = EventBatch(site_keys, time_rules)
+            # The payload loop allocates millions of short-lived objects and no cycles;
+            # the cyclic collector would only slow it down.
+            gc_was_enabled = gc.isenabled()
+            gc.disable()
+            try:
+                contents = prefetched(group, settings.s3)
+                while True:
+                    tick = time.monotonic()
+                    item = next(contents, None)
+                    phases["read"] += time.monotonic() - tick
+                    if item is None:
+                        break
+                    file, data = item
+                    tick = time.monotonic()
+                    read_into(batch, file, data, received_ms, by_domain, domain_of, default_site)
+                    del data, item
+                    phases["parse"] += time.monotonic() - tick
+                tick = time.monotonic()
+                events = batch.to_arrow()
+                phases["parse"] += time.monotonic() - tick
+            finally:
+                if gc_was_enabled:
+                    gc.enable()
+            tick = time.monotonic()
+            events = enricher.enrich(events)
+            phases["enrich"] += time.monotonic() - tick
+            tick = time.monotonic()
+            # The previous chunk must have landed before this one asks the warehouse
+            # which of its ids exist: that is what keeps dedup exact.
+            if in_flight is not None:
+                in_flight.result()
+                in_flight = None
+            phases["load"] += time.monotonic() - tick
+            tick = time.monotonic()
+            keep = first_occurrences(events)
+            first = events.filter(keep)
+            seen = ids_already_loaded(loader.client, settings.warehouse.raw_database, first)
+            fresh = (
+                pc.invert(pc.is_in(first["event_id"], value_set=pa.array(sorted(seen), type=pa.string())))
+                if seen
+                else pa.array([True] * first.num_rows)
+            )
+            loaded = first.filter(fresh)
+            duplicates = pa.concat_tables([events.filter(pc.invert(keep)), first.filter(pc.invert(fresh))])
+            phases["dedup"] += time.monotonic() - tick
+            batch_id = uuid.uuid4().hex
+            loaded = _finish_events(loaded, batch_id)
+            quarantine = _quarantine_table(batch, batch_id, received_ms)
+            counters = _counters_table(events, loaded, duplicates, quarantine, received_ms)
+            files_state = {
+                f.path: {
+                    "version": f.version,
+                    "size": f.size,
+                    "loaded_at": dt.datetime.now(dt.UTC).isoformat(),
+                }
+                for f in group
+            }
+            # Loading waits on the warehouse; meanwhile the next chunk is read and parsed.
+            in_flight = load_pool.submit(
+                loader.load,
+                events=loaded,
+                quarantine=quarantine,
+                counters=counters,
+                state_updates={"files": files_state},
+            )
+            report.files_loaded += len(group)
+            report.payloads += batch.payloads
+            report.events_loaded += loaded.num_rows
+            report.duplicates += duplicates.num_rows
+            report.quarantined.update(r.reason.value for r in batch.rejections)
+            say(
+                f"loaded {len(group)} files: {loaded.num_rows} events, {duplicates.num_rows} duplicates, "
+                f"{len(batch.rejections)} quarantined"
+            )
+            del batch, events, first, loaded, duplicates, quarantine, counters
+        if in_flight is not None:
+            tick = time.monotonic()
+            in_flight.result()
+            phases["load"] += time.monotonic() - tick
+    finally:
+        load_pool.shutdown(wait=True)
     report.seconds = time.monotonic() - started
     return report
 

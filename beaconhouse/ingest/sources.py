@@ -6,6 +6,7 @@ or the local modification time and size.
 
 from __future__ import annotations
 
+import functools
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,10 +35,17 @@ class SourceFile:
 
 
 def filesystem(url: str, s3: S3Settings) -> Any:
-    """An fsspec filesystem for ``url``."""
+    """An fsspec filesystem for ``url``, one per S3 configuration for the process."""
+    return _filesystem("s3" if url.startswith("s3://") else "file", s3)
+
+
+@functools.lru_cache(maxsize=8)
+def _filesystem(protocol: str, s3: S3Settings) -> Any:
+    # A new S3 filesystem means a new botocore session and connection pool: far
+    # slower than the read itself for small files. So build one and keep it.
     import fsspec
 
-    if url.startswith("s3://"):
+    if protocol == "s3":
         client_kwargs: dict[str, Any] = {"region_name": s3.region}
         if s3.endpoint_url:
             client_kwargs["endpoint_url"] = s3.endpoint_url
@@ -63,6 +71,7 @@ def _is_input(path: str) -> bool:
 def list_files(url: str, s3: S3Settings) -> list[SourceFile]:
     """Every input file under ``url``, sorted by path."""
     fs = filesystem(url, s3)
+    fs.invalidate_cache()  # listings are cached per instance; a run wants today's
     root = url if url.startswith("s3://") else str(Path(url).resolve())
     try:
         if not fs.exists(root):

@@ -12,7 +12,7 @@ import pytest
 
 from beaconhouse.config import S3Settings
 from beaconhouse.ingest.events_builder import EventBatch, Lineage, SiteKeys, to_epoch_ms
-from beaconhouse.ingest.file_reader import read_into
+from beaconhouse.ingest.file_reader import fetch, read_into
 from beaconhouse.ingest.quarantine import Reason
 from beaconhouse.ingest.sources import SourceFile
 
@@ -175,10 +175,11 @@ def file_in(tmp_path, name, data):
 
 def read(tmp_path, name, data):
     batch = EventBatch(SITES)
+    file = file_in(tmp_path, name, data)
     read_into(
         batch,
-        file_in(tmp_path, name, data),
-        S3Settings(),
+        file,
+        fetch(file, S3Settings()),
         NOW_MS,
         {"shop.example": 1},
         {1: "shop.example", 2: "news.example"},
