@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
+from beaconhouse.arguments import bounded_int
 from beaconhouse.config import ConfigError, Settings, load_settings
 
 
@@ -23,26 +24,6 @@ class UsageError(Exception):
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         raise UsageError(f"{self.prog}: {message} (see --help)")
-
-
-def _port(value: str) -> int:
-    try:
-        port = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid port {value!r}: not a number") from None
-    if not 0 <= port <= 65535:
-        raise argparse.ArgumentTypeError(f"invalid port {port}: must be 0-65535")
-    return port
-
-
-def _website_id(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid website id {value!r}: not a number") from None
-    if not 1 <= number <= 4_294_967_295:
-        raise argparse.ArgumentTypeError(f"invalid website id {number}: must be 1-4294967295")
-    return number
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -58,7 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve = wh.add_parser("serve", help="serve ClickHouse's HTTP interface over chDB (embedded server)")
     serve.add_argument("--data-dir", type=Path, help="data folder (default: warehouse.server.data_dir)")
     serve.add_argument("--host", help="address to bind (default 127.0.0.1)")
-    serve.add_argument("--port", type=_port, help="port (default 8123; 0 picks a free one)")
+    serve.add_argument(
+        "--port", type=bounded_int("port", 0, 65535), help="port (default 8123; 0 picks a free one)"
+    )
     query = wh.add_parser("query", help="run one SQL statement and print the result as a table")
     query.add_argument("sql", help="the SQL statement")
     query.add_argument("--database", help="database to run it in")
@@ -78,7 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
     files = ing.add_parser("files", help="load new files from a folder or an s3:// prefix")
     files.add_argument("url", help="a local folder or s3://bucket/prefix")
     files.add_argument(
-        "--site", type=_website_id, help="website_id of access logs that do not name their site"
+        "--site",
+        type=bounded_int("website id", 1, 4_294_967_295),
+        help="website_id of access logs that do not name their site",
     )
     files.add_argument(
         "--reload-changed",

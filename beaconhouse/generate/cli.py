@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from beaconhouse.arguments import bounded_int, positive_float
 from beaconhouse.config import Settings
 from beaconhouse.generate.ips import IpPool
 from beaconhouse.generate.layout import (
@@ -251,32 +252,12 @@ def _date(value: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"invalid date {value!r}: expected YYYY-MM-DD") from None
 
 
-def _positive_int(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid number {value!r}") from None
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"{number} must be at least 1")
-    return number
-
-
-def _positive_float(value: str) -> float:
-    try:
-        number = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid number {value!r}") from None
-    if number <= 0:
-        raise argparse.ArgumentTypeError(f"{number} must be positive")
-    return number
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The ``beaconhouse generate`` flags."""
     parser.add_argument("--to", required=True, help="folder, s3://bucket/prefix or kafka://host:port/topic")
     parser.add_argument(
         "--sites",
-        type=_positive_int,
+        type=bounded_int("count", 1),
         default=3,
         help="sites to simulate: the config's first N, else demo sites (default 3)",
     )
@@ -286,18 +267,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=DEFAULT_START,
         help=f"first site-local day, YYYY-MM-DD (default {DEFAULT_START})",
     )
-    parser.add_argument("--days", type=_positive_int, default=7, help="days to simulate (default 7)")
+    parser.add_argument(
+        "--days", type=bounded_int("count", 1), default=7, help="days to simulate (default 7)"
+    )
     parser.add_argument(
         "--seed", type=int, default=42, help="random seed; same seed, same bytes (default 42)"
     )
     parser.add_argument(
         "--visitors",
-        type=_positive_int,
+        type=bounded_int("count", 1),
         default=DEFAULT_VISITORS,
         help=f"mean daily visitors per site (default {DEFAULT_VISITORS})",
     )
     parser.add_argument(
-        "--rate", type=_positive_float, default=None, help="events per second at most (default: flat out)"
+        "--rate",
+        type=positive_float("rate"),
+        default=None,
+        help="events per second at most (default: flat out)",
     )
     parser.add_argument(
         "--truth",

@@ -38,6 +38,16 @@ EVENT_ID_NAMESPACE = uuid.UUID("6f1c3f0e-8a43-4b4e-9d6c-2b7e4c0a9d51")
 _RAW_LIST = msgspec.json.Decoder(list[msgspec.Raw])
 _ENCODE = msgspec.json.encode
 
+#: Where a row came from: the same columns in raw.events and raw.events_quarantine.
+LINEAGE_FIELDS = [
+    ("source_kind", pa.string()),
+    ("kafka_topic", pa.string()),
+    ("kafka_partition", pa.int32()),
+    ("kafka_offset", pa.int64()),
+    ("source_file", pa.string()),
+    ("source_line", pa.uint64()),
+]
+
 #: Arrow schema of the columns this module produces (enrichment adds the rest).
 BASE_SCHEMA = pa.schema(
     [
@@ -77,12 +87,7 @@ BASE_SCHEMA = pa.schema(
         ("custom_dimensions", pa.map_(pa.string(), pa.string())),
         ("custom_metrics", pa.map_(pa.string(), pa.float64())),
         ("properties", pa.map_(pa.string(), pa.string())),
-        ("source_kind", pa.string()),
-        ("kafka_topic", pa.string()),
-        ("kafka_partition", pa.int32()),
-        ("kafka_offset", pa.int64()),
-        ("source_file", pa.string()),
-        ("source_line", pa.uint64()),
+        *LINEAGE_FIELDS,
     ]
 )
 _COLUMNS = BASE_SCHEMA.names

@@ -32,7 +32,7 @@ import pyarrow.compute as pc
 from beaconhouse.config import Settings
 from beaconhouse.ingest.dedup import first_occurrences, ids_already_loaded
 from beaconhouse.ingest.enrichment import Enricher
-from beaconhouse.ingest.events_builder import EventBatch, SiteKeys, TimeRules
+from beaconhouse.ingest.events_builder import LINEAGE_FIELDS, EventBatch, SiteKeys, TimeRules
 from beaconhouse.ingest.file_reader import prefetched, read_into
 from beaconhouse.ingest.loading import RawLoader
 from beaconhouse.ingest.sources import SourceFile, list_files
@@ -248,12 +248,7 @@ QUARANTINE_SCHEMA = pa.schema(
         ("reason", pa.string()),
         ("reason_detail", pa.string()),
         ("raw_payload", pa.binary()),
-        ("source_kind", pa.string()),
-        ("kafka_topic", pa.string()),
-        ("kafka_partition", pa.int32()),
-        ("kafka_offset", pa.int64()),
-        ("source_file", pa.string()),
-        ("source_line", pa.uint64()),
+        *LINEAGE_FIELDS,
         ("ingest_batch_id", pa.string()),
     ]
 )
