@@ -120,10 +120,10 @@ def ingest_files(
             "quarantined as unknown_website"
         )
     report = IngestReport()
+    files = list_files(url, settings.s3)  # a wrong location fails before anything connects
     loader = RawLoader(
         settings, pipeline_name="beaconhouse_files", source_name=SOURCE_NAME, pipelines_dir=pipelines_dir
     )
-    files = list_files(url, settings.s3)
     plan = plan_files(files, loader.state().get("files", {}), reload_changed)
     report.files_unchanged = len(plan.unchanged)
     report.files_changed = [f.path for f in plan.changed]
