@@ -2,4 +2,6 @@ import sys
 
 from beaconhouse.cli import main
 
-sys.exit(main())
+# Guarded: worker processes (spawned for parsing) import the main module again.
+if __name__ == "__main__":
+    sys.exit(main())

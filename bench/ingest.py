@@ -185,10 +185,23 @@ def _peak_rss_run(warehouse_url: str, visitors: int, days: int, work: Path) -> d
         "DLT_DATA_DIR": str(work / "dlt-rss"),
     }
     subprocess.run([*beaconhouse, "warehouse", "migrate"], check=True, capture_output=True, env=env, cwd=REPO)
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    # The ingest runs under a wrapper that reports its own peak RSS (and that of any
+    # parse workers it starts), so nothing else run here can be mistaken for it.
+    wrapper = (
+        "import resource, sys\n"
+        "from beaconhouse.cli import main\n"
+        "if __name__ == '__main__':\n"
+        "    code = main(['ingest', 'files', sys.argv[1]])\n"
+        "    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "    workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss\n"
+        "    print(f'PEAK {own} {workers}')\n"
+        "    sys.exit(code)\n"
+    )
+    script = work / "ingest_with_peak.py"
+    script.write_text(wrapper)
     started = time.perf_counter()
     result = subprocess.run(
-        [*beaconhouse, "ingest", "files", str(folder)],
+        [sys.executable, str(script), str(folder)],
         check=True,
         capture_output=True,
         text=True,
@@ -196,14 +209,15 @@ def _peak_rss_run(warehouse_url: str, visitors: int, days: int, work: Path) -> d
         cwd=REPO,
     )
     seconds = time.perf_counter() - started
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    peak_line = next(line for line in result.stdout.splitlines() if line.startswith("PEAK "))
+    own_kb, workers_kb = (int(v) for v in peak_line.split()[1:])
     return {
         "events_generated": events,
         "seconds": seconds,
-        "ingest_output": result.stdout.strip(),
-        "peak_rss_bytes": peak * 1024,
-        "earlier_children_peak_bytes": before * 1024,
-        "peak_is_ingest": peak > before,
+        "events_per_second": events / seconds,
+        "ingest_output": result.stdout.replace(peak_line, "").strip(),
+        "peak_rss_bytes": own_kb * 1024,
+        "largest_worker_peak_rss_bytes": workers_kb * 1024,
     }
 
 
@@ -285,7 +299,7 @@ def run(quick: bool = False) -> dict[str, Any]:
                 "name": "peak_rss_gb_on_large_run",
                 "value": rss["peak_rss_bytes"] / 1e9,
                 "goal": "<= 1.0",
-                "met": rss["peak_rss_bytes"] <= 1e9,
+                "met": max(rss["peak_rss_bytes"], rss["largest_worker_peak_rss_bytes"]) <= 1e9,
             },
         ],
     }

@@ -16,7 +16,7 @@ asked (its events then dedupe against what is already loaded).
 from __future__ import annotations
 
 import datetime as dt
-import gc
+import os
 import time
 import uuid
 from collections import Counter, defaultdict
@@ -30,11 +30,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from beaconhouse.config import Settings
+from beaconhouse.ingest.chunk_parser import ChunkParser, ParseContext
 from beaconhouse.ingest.dedup import first_occurrences, ids_already_loaded
-from beaconhouse.ingest.enrichment import Enricher
-from beaconhouse.ingest.events_builder import LINEAGE_FIELDS, EventBatch, SiteKeys, TimeRules
-from beaconhouse.ingest.file_reader import prefetched, read_into
+from beaconhouse.ingest.events_builder import LINEAGE_FIELDS
 from beaconhouse.ingest.loading import RawLoader
+from beaconhouse.ingest.quarantine import Rejection
 from beaconhouse.ingest.sources import SourceFile, list_files
 
 SOURCE_NAME = "landing_files"
@@ -108,8 +108,13 @@ def ingest_files(
     chunk_bytes: int = 8 << 20,
     pipelines_dir: Path | None = None,
     progress: Callable[[str], None] | None = None,
+    workers: int | None = None,
 ) -> IngestReport:
-    """Load every new file under ``url`` into the raw layer."""
+    """Load every new file under ``url`` into the raw layer.
+
+    ``workers`` processes parse chunks in parallel (default: both cores when there
+    are more than two chunks; 0 parses in this process).
+    """
     started = time.monotonic()
     say = progress or (lambda _message: None)
     if not settings.sites:
@@ -131,50 +136,25 @@ def ingest_files(
         say(f"changed after loading: {file.path} ({'reloading' if reload_changed else 'skipped'})")
     say(f"{len(files)} files: {len(plan.new)} to load, {len(plan.unchanged)} already loaded")
 
-    sites = settings.sites
-    site_keys = SiteKeys(
-        {s.tracking_id: s.website_id for s in sites}, {s.website_id: s.tracking_id for s in sites}
-    )
-    by_domain = {s.domain.lower(): s.website_id for s in sites}
-    domain_of = {s.website_id: s.domain for s in sites}
-    enricher = Enricher(settings)
-    time_rules = TimeRules(
-        max_future_ms=int(settings.ingest.max_future_skew_hours * 3_600_000),
-        max_age_ms=int(settings.ingest.max_event_age_days * 86_400_000),
-    )
+    groups = list(chunks(plan.new, chunk_bytes))
+    if workers is None:
+        # Worker processes cost a few seconds to start: only worth it for several chunks.
+        workers = min(2, os.cpu_count() or 1) if len(groups) > 2 else 0
+    parser = ChunkParser(ParseContext(settings, default_site), workers)
     phases = report.phase_seconds
     load_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dlt-load")
     in_flight: Future[Any] | None = None
     try:
-        for group in chunks(plan.new, chunk_bytes):
-            received_ms = int(time.time() * 1000)
-            batch = EventBatch(site_keys, time_rules)
-            # The payload loop allocates millions of short-lived objects and no cycles;
-            # the cyclic collector would only slow it down.
-            gc_was_enabled = gc.isenabled()
-            gc.disable()
-            try:
-                contents = prefetched(group, settings.s3)
-                while True:
-                    tick = time.monotonic()
-                    item = next(contents, None)
-                    phases["read"] += time.monotonic() - tick
-                    if item is None:
-                        break
-                    file, data = item
-                    tick = time.monotonic()
-                    read_into(batch, file, data, received_ms, by_domain, domain_of, default_site)
-                    del data, item
-                    phases["parse"] += time.monotonic() - tick
-                tick = time.monotonic()
-                events = batch.to_arrow()
-                phases["parse"] += time.monotonic() - tick
-            finally:
-                if gc_was_enabled:
-                    gc.enable()
+        parsed_chunks = parser.parse(groups)
+        while True:
             tick = time.monotonic()
-            events = enricher.enrich(events)
-            phases["enrich"] += time.monotonic() - tick
+            parsed = next(parsed_chunks, None)
+            phases["wait_parse"] += time.monotonic() - tick
+            if parsed is None:
+                break
+            for name, seconds in parsed.phase_seconds.items():
+                phases[name] += seconds
+            events = parsed.events
             tick = time.monotonic()
             # The previous chunk must have landed before this one asks the warehouse
             # which of its ids exist: that is what keeps dedup exact.
@@ -196,17 +176,17 @@ def ingest_files(
             phases["dedup"] += time.monotonic() - tick
             batch_id = uuid.uuid4().hex
             loaded = _finish_events(loaded, batch_id)
-            quarantine = _quarantine_table(batch, batch_id, received_ms)
-            counters = _counters_table(events, loaded, duplicates, quarantine, received_ms)
+            quarantine = _quarantine_table(parsed.rejections, batch_id, parsed.received_ms)
+            counters = _counters_table(events, loaded, duplicates, quarantine, parsed.received_ms)
             files_state = {
                 f.path: {
                     "version": f.version,
                     "size": f.size,
                     "loaded_at": dt.datetime.now(dt.UTC).isoformat(),
                 }
-                for f in group
+                for f in parsed.files
             }
-            # Loading waits on the warehouse; meanwhile the next chunk is read and parsed.
+            # Loading waits on the warehouse; meanwhile the next chunk is parsed.
             in_flight = load_pool.submit(
                 loader.load,
                 events=loaded,
@@ -214,16 +194,16 @@ def ingest_files(
                 counters=counters,
                 state_updates={"files": files_state},
             )
-            report.files_loaded += len(group)
-            report.payloads += batch.payloads
+            report.files_loaded += len(parsed.files)
+            report.payloads += parsed.payloads
             report.events_loaded += loaded.num_rows
             report.duplicates += duplicates.num_rows
-            report.quarantined.update(r.reason.value for r in batch.rejections)
+            report.quarantined.update(r.reason.value for r in parsed.rejections)
             say(
-                f"loaded {len(group)} files: {loaded.num_rows} events, {duplicates.num_rows} duplicates, "
-                f"{len(batch.rejections)} quarantined"
+                f"loaded {len(parsed.files)} files: {loaded.num_rows} events, "
+                f"{duplicates.num_rows} duplicates, {len(parsed.rejections)} quarantined"
             )
-            del batch, events, first, loaded, duplicates, quarantine, counters
+            del parsed, events, first, loaded, duplicates, quarantine, counters
         if in_flight is not None:
             tick = time.monotonic()
             in_flight.result()
@@ -254,8 +234,7 @@ QUARANTINE_SCHEMA = pa.schema(
 )
 
 
-def _quarantine_table(batch: EventBatch, batch_id: str, received_ms: int) -> pa.Table:
-    rows = batch.rejections
+def _quarantine_table(rows: list[Rejection], batch_id: str, received_ms: int) -> pa.Table:
     lineages = [r.lineage for r in rows]
     kafka = [getattr(lin, "source_kind", "file") == "kafka" for lin in lineages]
     columns = {

@@ -286,3 +286,29 @@ def test_generated_traffic_from_s3_lands_exactly_as_the_truth_says(warehouse, tm
         warehouse, f"SELECT countIf(is_bot) FROM {raw}.events WHERE event_type != 'transaction_item'"
     )
     assert bots[0][0] == sum(int(r["bot_events"]) for r in truth_rows)
+
+
+def test_parsing_in_worker_processes_gives_the_same_rows(warehouse, tmp_path):
+    folder = tmp_path / "landing"
+    folder.mkdir()
+    for part in range(4):
+        lines = [event(part * 100 + n) for n in range(100)] + ['{"type": "pageview"']
+        (folder / f"part-{part}.jsonl").write_text("\n".join(lines) + "\n")
+    (folder / "part-4.jsonl").write_text(event(5) + "\n")  # a duplicate across chunks
+    suffix = uuid.uuid4().hex[:8]
+    settings_ = Settings(
+        warehouse=WarehouseSettings(
+            url=warehouse.url, raw_database=f"raw_{suffix}", meta_database=f"meta_{suffix}"
+        ),
+        sites=SITES,
+    )
+    apply_migrations(warehouse.client(), SchemaContext(raw_db=f"raw_{suffix}", meta_db=f"meta_{suffix}"))
+    # One file per chunk, parsed by two spawned worker processes.
+    report = run(settings_, str(folder), tmp_path, chunk_bytes=1, workers=2)
+    assert (report.files_loaded, report.events_loaded, report.duplicates) == (5, 400, 1)
+    assert dict(report.quarantined) == {"malformed_json": 4}
+    rows = query(
+        warehouse,
+        f"SELECT count(), uniqExact(event_id), countIf(browser_name = 'Safari') FROM raw_{suffix}.events",
+    )[0]
+    assert rows == (400, 400, 400)

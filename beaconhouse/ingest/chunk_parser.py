@@ -1,0 +1,138 @@
+"""Turn a chunk of input files into an enriched Arrow table and its rejections.
+
+This is the CPU-bound part of file ingestion: decode and validate every payload,
+build columns, enrich them. It runs in the loader's process for small inputs, and in
+worker processes (:class:`ChunkParser` with ``workers`` ≥ 1) for large ones, so that
+both cores parse while the loader dedupes and loads. Chunks come back in order.
+"""
+
+from __future__ import annotations
+
+import gc
+import multiprocessing
+import time
+from collections import deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+
+from beaconhouse.config import Settings
+from beaconhouse.ingest.enrichment import Enricher
+from beaconhouse.ingest.events_builder import EventBatch, SiteKeys, TimeRules
+from beaconhouse.ingest.file_reader import prefetched, read_into
+from beaconhouse.ingest.quarantine import Rejection
+from beaconhouse.ingest.sources import SourceFile
+
+
+@dataclass(frozen=True)
+class ParseContext:
+    """Everything a (possibly separate) process needs to parse chunks."""
+
+    settings: Settings
+    default_site: int | None = None
+
+
+@dataclass
+class ParsedChunk:
+    files: list[SourceFile]
+    events: pa.Table
+    rejections: list[Rejection]
+    payloads: int
+    received_ms: int
+    phase_seconds: dict[str, float] = field(default_factory=dict)
+
+
+_ENRICHERS: dict[int, Enricher] = {}
+
+
+def _enricher(settings: Settings) -> Enricher:
+    # One per process and configuration: its caches pay off across chunks.
+    key = hash(settings.model_dump_json())
+    if key not in _ENRICHERS:
+        _ENRICHERS[key] = Enricher(settings)
+    return _ENRICHERS[key]
+
+
+def parse_chunk(files: list[SourceFile], context: ParseContext) -> ParsedChunk:
+    """Read, validate, build and enrich one chunk of files."""
+    settings = context.settings
+    sites = settings.sites
+    site_keys = SiteKeys(
+        {s.tracking_id: s.website_id for s in sites}, {s.website_id: s.tracking_id for s in sites}
+    )
+    by_domain = {s.domain.lower(): s.website_id for s in sites}
+    domain_of = {s.website_id: s.domain for s in sites}
+    time_rules = TimeRules(
+        max_future_ms=int(settings.ingest.max_future_skew_hours * 3_600_000),
+        max_age_ms=int(settings.ingest.max_event_age_days * 86_400_000),
+    )
+    phases = {"read": 0.0, "parse": 0.0, "enrich": 0.0}
+    received_ms = int(time.time() * 1000)
+    batch = EventBatch(site_keys, time_rules)
+    # The payload loop allocates millions of short-lived objects and no cycles; the
+    # cyclic collector would only slow it down.
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        contents = prefetched(files, settings.s3)
+        while True:
+            tick = time.monotonic()
+            item = next(contents, None)
+            phases["read"] += time.monotonic() - tick
+            if item is None:
+                break
+            file, data = item
+            tick = time.monotonic()
+            read_into(batch, file, data, received_ms, by_domain, domain_of, context.default_site)
+            del data, item
+            phases["parse"] += time.monotonic() - tick
+        tick = time.monotonic()
+        events = batch.to_arrow()
+        phases["parse"] += time.monotonic() - tick
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+    tick = time.monotonic()
+    events = _enricher(settings).enrich(events)
+    phases["enrich"] += time.monotonic() - tick
+    return ParsedChunk(files, events, batch.rejections, batch.payloads, received_ms, phases)
+
+
+class ChunkParser:
+    """Parses chunks in order: here, or in ``workers`` processes, a few chunks ahead."""
+
+    def __init__(self, context: ParseContext, workers: int = 0) -> None:
+        self.context = context
+        self.workers = workers
+
+    def parse(self, groups: Iterable[list[SourceFile]]) -> Iterator[ParsedChunk]:
+        if self.workers <= 0:
+            for group in groups:
+                yield parse_chunk(group, self.context)
+            return
+        # spawn, not fork: the loader already runs threads (prefetch, dlt).
+        spawn = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=self.workers, mp_context=spawn) as pool:
+            pending: deque[Future[ParsedChunk]] = deque()
+            queue = iter(groups)
+            # Each worker holds one chunk, and one waits parsed: memory stays bounded.
+            for group in _take(queue, self.workers + 1):
+                pending.append(pool.submit(parse_chunk, group, self.context))
+            while pending:
+                parsed = pending.popleft().result()
+                following = next(queue, None)
+                if following is not None:
+                    pending.append(pool.submit(parse_chunk, following, self.context))
+                yield parsed
+
+
+def _take(queue: Iterator[list[SourceFile]], count: int) -> list[list[SourceFile]]:
+    taken = []
+    for _ in range(count):
+        group = next(queue, None)
+        if group is None:
+            break
+        taken.append(group)
+    return taken
