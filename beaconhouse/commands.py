@@ -149,6 +149,7 @@ def ingest_files(args: argparse.Namespace, settings: Settings) -> int:
             args.url,
             default_site=args.site,
             reload_changed=args.reload_changed,
+            workers=args.workers,
             progress=lambda line: print(line, file=sys.stderr, flush=True),
         )
     except (IngestError, SourceError) as exc:

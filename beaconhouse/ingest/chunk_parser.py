@@ -117,8 +117,9 @@ class ChunkParser:
         with ProcessPoolExecutor(max_workers=self.workers, mp_context=spawn) as pool:
             pending: deque[Future[ParsedChunk]] = deque()
             queue = iter(groups)
-            # Each worker holds one chunk, and one waits parsed: memory stays bounded.
-            for group in _take(queue, self.workers + 1):
+            # One chunk per worker in flight: parsed chunks wait in the loader's memory,
+            # so more lookahead would cost memory without adding speed.
+            for group in _take(queue, self.workers):
                 pending.append(pool.submit(parse_chunk, group, self.context))
             while pending:
                 parsed = pending.popleft().result()

@@ -112,8 +112,8 @@ def ingest_files(
 ) -> IngestReport:
     """Load every new file under ``url`` into the raw layer.
 
-    ``workers`` processes parse chunks in parallel (default: both cores when there
-    are more than two chunks; 0 parses in this process).
+    ``workers`` processes parse chunks in parallel (default: none on machines with
+    fewer than 4 cores; 0 parses in this process).
     """
     started = time.monotonic()
     say = progress or (lambda _message: None)
@@ -138,8 +138,11 @@ def ingest_files(
 
     groups = list(chunks(plan.new, chunk_bytes))
     if workers is None:
-        # Worker processes cost a few seconds to start: only worth it for several chunks.
-        workers = min(2, os.cpu_count() or 1) if len(groups) > 2 else 0
+        # Measured on 2 cores: workers gain nothing while the warehouse needs a core
+        # too, and they hold more chunks in memory. With 4 or more cores, and several
+        # chunks to amortise their start, they parse in parallel.
+        cores = os.cpu_count() or 1
+        workers = min(4, cores - 2) if cores >= 4 and len(groups) > 2 else 0
     parser = ChunkParser(ParseContext(settings, default_site), workers)
     phases = report.phase_seconds
     load_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dlt-load")
