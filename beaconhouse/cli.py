@@ -77,6 +77,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="reload files that changed after they were loaded (events dedupe)",
     )
 
+    events = commands.add_parser("events", help="the event contract")
+    ev = events.add_subparsers(dest="events_command", required=True, parser_class=_Parser)
+    ev.add_parser("schema", help="print the contract's JSON Schema (schemas/event.v1.schema.json)")
+
     commands.add_parser("demo", help="run the main job on the embedded warehouse")
     return parser
 
@@ -137,6 +141,13 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         from beaconhouse import commands
 
         return commands.ingest_files(args, settings)
+    if args.command == "events":
+        import json
+
+        from beaconhouse.events.contract import json_schema
+
+        print(json.dumps(json_schema(), indent=2, sort_keys=True))
+        return 0
     if args.command == "demo":
         from beaconhouse import demo
 

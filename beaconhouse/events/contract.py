@@ -3,7 +3,7 @@
 The contract is defined once, as msgspec Structs. msgspec decodes and validates a
 payload in C in one pass, and its errors name the failing path (``$.page.url``). The
 JSON Schema in ``schemas/event.v1.schema.json`` is generated from these Structs
-(``beaconhouse events schema``); a test keeps the two identical.
+(``beaconhouse events schema``); ``tests/unit/test_contract.py`` keeps the two identical.
 
 A payload (one JSON line, one HTTP body) is one event object, or an array of up to
 :data:`MAX_EVENTS_PER_PAYLOAD` of them, as the SDK batches them.

@@ -28,8 +28,12 @@ def first_occurrences(table: pa.Table, key: str = "event_id") -> pa.Array:
     return pa.array(mask)
 
 
-def ids_already_loaded(client: Any, raw_db: str, table: pa.Table) -> set[str]:
-    """The ``event_id`` values of ``table`` that ``raw_db.events`` already holds."""
+def ids_already_loaded(client: Any, raw_db: str, table: pa.Table, cluster: str | None = None) -> set[str]:
+    """The ``event_id`` values of ``table`` that ``raw_db.events`` already holds.
+
+    On a cluster ``raw_db.events`` is Distributed: ``GLOBAL IN`` ships the session's
+    id table to every shard once.
+    """
     if table.num_rows == 0:
         return set()
     days = pc.unique(pc.cast(pc.cast(table["client_ts"], pa.timestamp("ms", tz="UTC")), pa.date32()))
@@ -39,7 +43,7 @@ def ids_already_loaded(client: Any, raw_db: str, table: pa.Table) -> set[str]:
     result = client.query(
         f"SELECT DISTINCT toString(event_id) FROM `{raw_db}`.events "
         "WHERE toDate(client_ts) IN {days:Array(Date)} "
-        "AND event_id IN (SELECT event_id FROM incoming_event_ids)",
+        f"AND event_id {'GLOBAL IN' if cluster else 'IN'} (SELECT event_id FROM incoming_event_ids)",
         parameters={"days": days.to_pylist()},
     )
     return {row[0] for row in result.result_rows}

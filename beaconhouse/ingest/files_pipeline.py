@@ -168,7 +168,9 @@ def ingest_files(
             tick = time.monotonic()
             keep = first_occurrences(events)
             first = events.filter(keep)
-            seen = ids_already_loaded(loader.client, settings.warehouse.raw_database, first)
+            seen = ids_already_loaded(
+                loader.client, settings.warehouse.raw_database, first, settings.warehouse.cluster
+            )
             fresh = (
                 pc.invert(pc.is_in(first["event_id"], value_set=pa.array(sorted(seen), type=pa.string())))
                 if seen
