@@ -123,9 +123,10 @@ class CommandError(Exception):
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
-    if args.command == "warehouse":
-        from beaconhouse import commands
+    # Imported here: a bad argument is reported before the commands' imports load.
+    from beaconhouse import commands
 
+    if args.command == "warehouse":
         handler = {
             "serve": commands.warehouse_serve,
             "query": commands.warehouse_query,
@@ -134,20 +135,11 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         }[args.warehouse_command]
         return handler(args, settings)
     if args.command == "generate":
-        from beaconhouse import commands
-
         return commands.generate(args, settings)
     if args.command == "ingest":
-        from beaconhouse import commands
-
         return commands.ingest_files(args, settings)
     if args.command == "events":
-        import json
-
-        from beaconhouse.events.contract import json_schema
-
-        print(json.dumps(json_schema(), indent=2, sort_keys=True))
-        return 0
+        return commands.events_schema(args, settings)
     if args.command == "demo":
         from beaconhouse import demo
 

@@ -182,3 +182,12 @@ def generate(args: argparse.Namespace, settings: Settings) -> int:
         raise CommandError(f"generate: {exc}") from None
     print(format_report(report))
     return 0
+
+
+def events_schema(args: argparse.Namespace, settings: Settings) -> int:
+    import json
+
+    from beaconhouse.events.contract import json_schema
+
+    print(json.dumps(json_schema(), indent=2, sort_keys=True))
+    return 0

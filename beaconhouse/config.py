@@ -12,6 +12,7 @@ naming the key, so the CLI can print it without a traceback.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import os
 import re
@@ -73,8 +74,6 @@ class WarehouseUser(_Section):
 
 
 def _constant_time_equal(a: str, b: str) -> bool:
-    import hmac
-
     return hmac.compare_digest(a.encode(), b.encode())
 
 

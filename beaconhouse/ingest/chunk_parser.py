@@ -9,6 +9,7 @@ both cores parse while the loader dedupes and loads. Chunks come back in order.
 from __future__ import annotations
 
 import gc
+import itertools
 import multiprocessing
 import time
 from collections import deque
@@ -119,7 +120,7 @@ class ChunkParser:
             queue = iter(groups)
             # One chunk per worker in flight: parsed chunks wait in the loader's memory,
             # so more lookahead would cost memory without adding speed.
-            for group in _take(queue, self.workers):
+            for group in itertools.islice(queue, self.workers):
                 pending.append(pool.submit(parse_chunk, group, self.context))
             while pending:
                 parsed = pending.popleft().result()
@@ -127,13 +128,3 @@ class ChunkParser:
                 if following is not None:
                     pending.append(pool.submit(parse_chunk, following, self.context))
                 yield parsed
-
-
-def _take(queue: Iterator[list[SourceFile]], count: int) -> list[list[SourceFile]]:
-    taken = []
-    for _ in range(count):
-        group = next(queue, None)
-        if group is None:
-            break
-        taken.append(group)
-    return taken

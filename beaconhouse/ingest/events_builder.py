@@ -275,7 +275,9 @@ class EventBatch:
         website_id: int | None = None,
         event_id: str | None = None,
     ) -> None:
-        self.rejections.append(Rejection(reason, detail, raw, line, website_id, event_id, self._lineage))
+        # Every entry point records its lineage before it can reject anything.
+        assert self._lineage is not None
+        self.rejections.append(Rejection(reason, detail, raw, line, self._lineage, website_id, event_id))
 
     def _add_event(self, raw: bytes, lineage: Lineage, position: int, received_ms: int, index: int) -> None:
         try:
@@ -570,14 +572,6 @@ class EventBatch:
 
 def _scatter(n: int, rows: list[int], values: list[Any], default: Any, type_: pa.DataType) -> pa.Array:
     """An array of ``n`` defaults with ``values`` at ``rows``."""
-    if not rows:
-        return (
-            pa.nulls(n, type_)
-            if default is None
-            else pa.array(np.full(n, default), type=type_)
-            if not isinstance(default, str)
-            else pa.array([default] * n, type=type_)
-        )
     column: list[Any] = [default] * n
     for row, value in zip(rows, values, strict=True):
         column[row] = value

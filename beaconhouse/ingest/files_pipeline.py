@@ -18,7 +18,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import time
-import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -26,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -179,9 +179,8 @@ def ingest_files(
             loaded = first.filter(fresh)
             duplicates = pa.concat_tables([events.filter(pc.invert(keep)), first.filter(pc.invert(fresh))])
             phases["dedup"] += time.monotonic() - tick
-            batch_id = uuid.uuid4().hex
-            loaded = _finish_events(loaded, batch_id)
-            quarantine = _quarantine_table(parsed.rejections, batch_id, parsed.received_ms)
+            loaded = loaded.append_column("is_duplicate", pa.array(np.zeros(loaded.num_rows, np.bool_)))
+            quarantine = _quarantine_table(parsed.rejections, parsed.received_ms)
             counters = _counters_table(events, loaded, duplicates, quarantine, parsed.received_ms)
             files_state = {
                 f.path: {
@@ -219,12 +218,6 @@ def ingest_files(
     return report
 
 
-def _finish_events(events: pa.Table, batch_id: str) -> pa.Table:
-    n = events.num_rows
-    events = events.append_column("is_duplicate", pa.array([False] * n, type=pa.bool_()))
-    return events.append_column("ingest_batch_id", pa.array([batch_id] * n, type=pa.string()))
-
-
 QUARANTINE_SCHEMA = pa.schema(
     [
         ("received_at", pa.timestamp("ms", tz="UTC")),
@@ -234,14 +227,13 @@ QUARANTINE_SCHEMA = pa.schema(
         ("reason_detail", pa.string()),
         ("raw_payload", pa.binary()),
         *LINEAGE_FIELDS,
-        ("ingest_batch_id", pa.string()),
     ]
 )
 
 
-def _quarantine_table(rows: list[Rejection], batch_id: str, received_ms: int) -> pa.Table:
+def _quarantine_table(rows: list[Rejection], received_ms: int) -> pa.Table:
     lineages = [r.lineage for r in rows]
-    kafka = [getattr(lin, "source_kind", "file") == "kafka" for lin in lineages]
+    kafka = [lin.source_kind == "kafka" for lin in lineages]
     columns = {
         "received_at": [received_ms] * len(rows),
         "website_id": [r.website_id for r in rows],
@@ -249,33 +241,32 @@ def _quarantine_table(rows: list[Rejection], batch_id: str, received_ms: int) ->
         "reason": [r.reason.value for r in rows],
         "reason_detail": [r.detail for r in rows],
         "raw_payload": [r.raw_payload for r in rows],
-        "source_kind": [getattr(lin, "source_kind", "file") for lin in lineages],
-        "kafka_topic": [getattr(lin, "kafka_topic", "") for lin in lineages],
-        "kafka_partition": [getattr(lin, "kafka_partition", None) for lin in lineages],
+        "source_kind": [lin.source_kind for lin in lineages],
+        "kafka_topic": [lin.kafka_topic for lin in lineages],
+        "kafka_partition": [lin.kafka_partition for lin in lineages],
         "kafka_offset": [r.source_line if k else None for r, k in zip(rows, kafka, strict=True)],
-        "source_file": [getattr(lin, "source_file", "") for lin in lineages],
+        "source_file": [lin.source_file for lin in lineages],
         "source_line": [None if k else r.source_line for r, k in zip(rows, kafka, strict=True)],
-        "ingest_batch_id": [batch_id] * len(rows),
     }
     return pa.table(
         [pa.array(columns[f.name], type=f.type) for f in QUARANTINE_SCHEMA], schema=QUARANTINE_SCHEMA
     )
 
 
-def _minute_counts(website_ids: pa.Array, times_ms: pa.Array, name: str) -> pa.Table:
+def _count_rows(website_ids: pa.Array, times_ms: pa.Array, counter: str) -> pa.Table:
+    """One row per counted item: its site, its minute, and a 1 in ``counter``'s column."""
+    n = len(website_ids)
     minutes = pc.cast(
         pc.floor_temporal(pc.cast(times_ms, pa.timestamp("ms", tz="UTC")), unit="minute"),
         pa.timestamp("s", tz="UTC"),
     )
-    table = pa.table(
-        {
-            "website_id": pc.cast(website_ids, pa.uint32()),
-            "minute": minutes,
-            "n": pa.array([1] * len(website_ids), type=pa.uint64()),
-        }
-    )
-    grouped = table.group_by(["website_id", "minute"]).aggregate([("n", "sum")])
-    return grouped.rename_columns(["website_id", "minute", name])
+    ones, zeros = pa.array(np.ones(n, np.uint64)), pa.array(np.zeros(n, np.uint64))
+    columns = {"website_id": pc.cast(website_ids, pa.uint32()), "minute": minutes}
+    columns.update({name: ones if name == counter else zeros for name in COUNTERS})
+    return pa.table(columns)
+
+
+COUNTERS = ("received", "loaded", "quarantined", "duplicate")
 
 
 def _counters_table(
@@ -285,40 +276,20 @@ def _counters_table(
 
     Events count at the minute the collector received them; rejections, whose time
     may be unknown, at the minute they were loaded. Rejections of unknown sites count
-    under website_id 0.
+    under website_id 0. ``received`` is every event and every rejection.
     """
     q_sites = pc.fill_null(quarantine["website_id"], 0)
     q_times = pa.array([received_ms] * quarantine.num_rows, type=pa.int64())
-    parts = {
-        "received": pa.concat_tables(
-            [
-                _minute_counts(events["website_id"], pc.cast(events["server_ts"], pa.int64()), "received"),
-                _minute_counts(q_sites, q_times, "received"),
-            ]
-        ),
-        "loaded": _minute_counts(loaded["website_id"], pc.cast(loaded["server_ts"], pa.int64()), "loaded"),
-        "quarantined": _minute_counts(q_sites, q_times, "quarantined"),
-        "duplicate": _minute_counts(
-            duplicates["website_id"], pc.cast(duplicates["server_ts"], pa.int64()), "duplicate"
-        ),
-    }
-    keys = (
-        pa.concat_tables([t.select(["website_id", "minute"]) for t in parts.values()])
-        .group_by(["website_id", "minute"])
-        .aggregate([])
+    rows = pa.concat_tables(
+        [
+            _count_rows(events["website_id"], pc.cast(events["server_ts"], pa.int64()), "received"),
+            _count_rows(q_sites, q_times, "received"),
+            _count_rows(loaded["website_id"], pc.cast(loaded["server_ts"], pa.int64()), "loaded"),
+            _count_rows(q_sites, q_times, "quarantined"),
+            _count_rows(duplicates["website_id"], pc.cast(duplicates["server_ts"], pa.int64()), "duplicate"),
+        ]
     )
-    result = keys
-    for name, table in parts.items():
-        summed = (
-            table.group_by(["website_id", "minute"])
-            .aggregate([(name, "sum")])
-            .rename_columns(["website_id", "minute", name])
-        )
-        result = result.join(summed, ["website_id", "minute"], join_type="left outer")
-        result = result.set_column(
-            result.schema.get_field_index(name), name, pc.fill_null(result[name], pa.scalar(0, pa.uint64()))
-        )
-    result = result.append_column("source_kind", pa.array(["file"] * result.num_rows, type=pa.string()))
-    return result.select(
-        ["website_id", "minute", "source_kind", "received", "loaded", "quarantined", "duplicate"]
-    )
+    summed = rows.group_by(["website_id", "minute"]).aggregate([(name, "sum") for name in COUNTERS])
+    summed = summed.rename_columns(["website_id", "minute", *COUNTERS])
+    result = summed.append_column("source_kind", pa.array(["file"] * summed.num_rows, type=pa.string()))
+    return result.select(["website_id", "minute", "source_kind", *COUNTERS])

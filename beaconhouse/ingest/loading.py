@@ -17,6 +17,8 @@ import pyarrow as pa
 from beaconhouse.config import Settings
 
 TABLES = {"events": "events", "quarantine": "events_quarantine", "counters": "ingest_counters"}
+#: the batches whose rows carry ``ingest_batch_id``
+BATCH_ID_TABLES = frozenset({"events", "quarantine"})
 
 
 class RawLoader:
@@ -74,17 +76,16 @@ class RawLoader:
                     state = dlt.current.source_state()
                     for key, values in state_updates.items():
                         state.setdefault(key, {}).update(values)
-                if table.num_rows:
+                if not table.num_rows:
+                    return
+                rows = table
+                if kind in BATCH_ID_TABLES:
                     # The dlt load id joins every row to raw._dlt_loads.
                     load_id = dlt.current.load_package_state()["load_id"]
-                    column = pa.array([load_id] * table.num_rows, type=pa.string())
-                    yield (
-                        table.set_column(
-                            table.schema.get_field_index("ingest_batch_id"), "ingest_batch_id", column
-                        )
-                        if "ingest_batch_id" in table.column_names
-                        else table
+                    rows = rows.append_column(
+                        "ingest_batch_id", pa.array([load_id] * rows.num_rows, type=pa.string())
                     )
+                yield rows
 
             return batch
 

@@ -8,6 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # events_builder imports this module
+    from beaconhouse.ingest.events_builder import Lineage
 
 
 class Reason(StrEnum):
@@ -45,10 +49,10 @@ class Rejection:
     detail: str
     raw_payload: bytes
     source_line: int | None
+    #: the file, or topic/partition, it came from
+    lineage: Lineage
     website_id: int | None = None
     event_id: str | None = None
-    #: the file, or topic/partition, it came from (a Lineage)
-    lineage: object = None
 
 
 def reason_from_validation_message(message: str) -> tuple[Reason, str]:

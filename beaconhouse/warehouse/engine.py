@@ -16,7 +16,6 @@ import contextlib
 import fcntl
 import os
 import re
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -96,7 +95,6 @@ class Connection:
 
     def __init__(self, raw: Any) -> None:
         self._raw = raw
-        self._lock = threading.Lock()
 
     def execute(self, sql: str, fmt: str, params: dict[str, str] | None = None) -> tuple[bytes, Summary]:
         """Run a statement and return its whole output."""

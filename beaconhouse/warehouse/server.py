@@ -22,7 +22,6 @@ import threading
 import time
 import uuid
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -93,14 +92,6 @@ class RequestError(Exception):
         self.message = message
 
 
-@dataclass
-class _SessionState:
-    """URL settings applied to a session's connection for the current request only."""
-
-    applied: dict[str, str] = field(default_factory=dict)
-    baseline: dict[str, str] = field(default_factory=dict)
-
-
 class WarehouseHTTPServer(ThreadingHTTPServer):
     """One thread per client connection; chDB runs their queries in parallel."""
 
@@ -117,8 +108,7 @@ class WarehouseHTTPServer(ThreadingHTTPServer):
         self.users = {u.name: u for u in settings.users}
         self.authenticator = Authenticator(settings.users, loopback_only=is_loopback_host(settings.host))
         self.sessions = SessionRegistry(self._session_connection, float(settings.max_session_timeout))
-        self.session_state: dict[tuple[str, str], _SessionState] = {}
-        self.running: dict[str, int] = {}
+        self.running: set[str] = set()
         self.running_lock = threading.Lock()
         self.active_requests = 0
         self.idle_sockets: set[socket.socket] = set()
@@ -129,6 +119,10 @@ class WarehouseHTTPServer(ThreadingHTTPServer):
         return self.engine.connect(_ROLE_READONLY_LEVEL[self.users[user].role])
 
     # -- bookkeeping for a clean stop -------------------------------------------------
+    def connection_opened(self, sock: socket.socket) -> None:
+        with self._track:
+            self.idle_sockets.add(sock)
+
     def request_started(self, sock: socket.socket) -> None:
         with self._track:
             self.active_requests += 1
@@ -350,8 +344,7 @@ class WarehouseRequestHandler(BaseHTTPRequestHandler):
 
     def setup(self) -> None:
         super().setup()
-        self.server.connection_closed(self.connection)
-        self.server.idle_sockets.add(self.connection)
+        self.server.connection_opened(self.connection)
 
     def finish(self) -> None:
         self.server.connection_closed(self.connection)
@@ -537,7 +530,7 @@ class WarehouseRequestHandler(BaseHTTPRequestHandler):
                 self._run_query(connection, sql, statement, output_format, query_params, writer)
             if session is not None:
                 if statement.kind in ("SET", "USE"):
-                    server.session_state.pop(session.key, None)
+                    session.url_settings.clear()  # what SET/USE chose is the session's now
                 # Release before the last byte goes out: a client may send its next
                 # request in this session the moment it has read the response.
                 server.sessions.release(session)
@@ -560,7 +553,7 @@ class WarehouseRequestHandler(BaseHTTPRequestHandler):
         finally:
             if registered:
                 with server.running_lock:
-                    server.running.pop(query_id, None)
+                    server.running.discard(query_id)
             if session is not None:
                 server.sessions.release(session)
             elif connection is not None:
@@ -572,7 +565,7 @@ class WarehouseRequestHandler(BaseHTTPRequestHandler):
                 raise RequestError(
                     "QUERY_WITH_SAME_ID_IS_ALREADY_RUNNING", f"Query with id = {query_id} is already running"
                 )
-            self.server.running[query_id] = threading.get_ident()
+            self.server.running.add(query_id)
 
     def _acquire_session(self, user: WarehouseUser, params: dict[str, str]) -> Session:
         settings = self.server.settings
@@ -614,19 +607,18 @@ class WarehouseRequestHandler(BaseHTTPRequestHandler):
                 connection.execute(f"USE `{database.replace('`', '')}`", "TSV")
             return
         # In a session, URL settings apply to this request only; SET statements stay.
-        state = self.server.session_state.setdefault(session.key, _SessionState())
+        applied = session.url_settings
         if database:
             wanted["database"] = database
-        for name in [n for n in state.applied if n not in wanted]:
-            self._set_on(connection, name, state.baseline.pop(name))
-            del state.applied[name]
-        new = [n for n in wanted if n not in state.applied]
-        if new:
-            state.baseline.update(self._current_values(connection, new))
+        for name in [n for n in applied if n not in wanted]:
+            self._set_on(connection, name, applied.pop(name)[1])
+        new = [n for n in wanted if n not in applied]
+        baseline = self._current_values(connection, new) if new else {}
         for name, value in wanted.items():
-            if state.applied.get(name) != value:
+            current, before = applied.get(name) or (None, baseline[name])
+            if current != value:
                 self._set_on(connection, name, value)
-                state.applied[name] = value
+            applied[name] = (value, before)
 
     @staticmethod
     def _set_on(connection: Connection, name: str, value: str) -> None:
@@ -809,9 +801,6 @@ def serve(settings: EmbeddedServerSettings, announce: Any = None) -> int:
 
     def reap_sessions() -> None:
         while not server.stopping.wait(1.0):
-            for key in list(server.session_state):
-                if key not in server.sessions._sessions:
-                    server.session_state.pop(key, None)
             server.sessions.reap()
 
     threading.Thread(target=reap_sessions, name="session-reaper", daemon=True).start()

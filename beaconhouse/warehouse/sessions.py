@@ -29,6 +29,8 @@ class Session:
     timeout: float
     expires_at: float
     lock: threading.Lock = field(default_factory=threading.Lock)
+    #: URL settings applied for the current request only: name -> (value, value before)
+    url_settings: dict[str, tuple[str, str]] = field(default_factory=dict)
 
 
 class SessionRegistry:

@@ -60,10 +60,6 @@ class Statement:
     #: offset just past the statement (before a trailing ``;`` and comments)
     end: int = 0
 
-    @property
-    def returns_rows(self) -> bool:
-        return self.kind in ROW_RESULT_KINDS
-
 
 def _skip_space_and_comments(text: str, pos: int) -> int:
     n = len(text)

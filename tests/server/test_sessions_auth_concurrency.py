@@ -145,7 +145,6 @@ def test_twenty_concurrent_clients(warehouse):
             errors.append(exc)
 
     threads = [threading.Thread(target=work, args=(i,)) for i in range(20)]
-    started = time.monotonic()
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -153,7 +152,6 @@ def test_twenty_concurrent_clients(warehouse):
     assert not errors, errors[:3]
     assert results == dict.fromkeys(range(20), 5000)
     assert setup.query("SELECT count() FROM conc").result_rows == [(100_000,)]
-    assert time.monotonic() - started < 120
 
 
 def test_back_to_back_requests_in_one_session_never_see_it_locked(warehouse):
