@@ -25,16 +25,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
-
 from beaconhouse.config import Settings
+from beaconhouse.ingest.batch_landing import prepare_batch
 from beaconhouse.ingest.chunk_parser import ChunkParser, ParseContext
-from beaconhouse.ingest.dedup import first_occurrences, ids_already_loaded
-from beaconhouse.ingest.events_builder import LINEAGE_FIELDS
 from beaconhouse.ingest.loading import RawLoader
-from beaconhouse.ingest.quarantine import Rejection
 from beaconhouse.ingest.sources import SourceFile, list_files
 
 SOURCE_NAME = "landing_files"
@@ -166,22 +160,16 @@ def ingest_files(
                 in_flight = None
             phases["load"] += time.monotonic() - tick
             tick = time.monotonic()
-            keep = first_occurrences(events)
-            first = events.filter(keep)
-            seen = ids_already_loaded(
-                loader.client, settings.warehouse.raw_database, first, settings.warehouse.cluster
+            batch = prepare_batch(
+                loader.client,
+                settings.warehouse.raw_database,
+                events,
+                parsed.rejections,
+                parsed.received_ms,
+                source_kind="file",
+                cluster=settings.warehouse.cluster,
             )
-            fresh = (
-                pc.invert(pc.is_in(first["event_id"], value_set=pa.array(sorted(seen), type=pa.string())))
-                if seen
-                else pa.array([True] * first.num_rows)
-            )
-            loaded = first.filter(fresh)
-            duplicates = pa.concat_tables([events.filter(pc.invert(keep)), first.filter(pc.invert(fresh))])
             phases["dedup"] += time.monotonic() - tick
-            loaded = loaded.append_column("is_duplicate", pa.array(np.zeros(loaded.num_rows, np.bool_)))
-            quarantine = _quarantine_table(parsed.rejections, parsed.received_ms)
-            counters = _counters_table(events, loaded, duplicates, quarantine, parsed.received_ms)
             files_state = {
                 f.path: {
                     "version": f.version,
@@ -193,21 +181,21 @@ def ingest_files(
             # Loading waits on the warehouse; meanwhile the next chunk is parsed.
             in_flight = load_pool.submit(
                 loader.load,
-                events=loaded,
-                quarantine=quarantine,
-                counters=counters,
+                events=batch.events,
+                quarantine=batch.quarantine,
+                counters=batch.counters,
                 state_updates={"files": files_state},
             )
             report.files_loaded += len(parsed.files)
             report.payloads += parsed.payloads
-            report.events_loaded += loaded.num_rows
-            report.duplicates += duplicates.num_rows
+            report.events_loaded += batch.events.num_rows
+            report.duplicates += batch.duplicates.num_rows
             report.quarantined.update(r.reason.value for r in parsed.rejections)
             say(
-                f"loaded {len(parsed.files)} files: {loaded.num_rows} events, "
-                f"{duplicates.num_rows} duplicates, {len(parsed.rejections)} quarantined"
+                f"loaded {len(parsed.files)} files: {batch.events.num_rows} events, "
+                f"{batch.duplicates.num_rows} duplicates, {len(parsed.rejections)} quarantined"
             )
-            del parsed, events, first, loaded, duplicates, quarantine, counters
+            del parsed, events, batch
         if in_flight is not None:
             tick = time.monotonic()
             in_flight.result()
@@ -216,80 +204,3 @@ def ingest_files(
         load_pool.shutdown(wait=True)
     report.seconds = time.monotonic() - started
     return report
-
-
-QUARANTINE_SCHEMA = pa.schema(
-    [
-        ("received_at", pa.timestamp("ms", tz="UTC")),
-        ("website_id", pa.uint32()),
-        ("event_id", pa.string()),
-        ("reason", pa.string()),
-        ("reason_detail", pa.string()),
-        ("raw_payload", pa.binary()),
-        *LINEAGE_FIELDS,
-    ]
-)
-
-
-def _quarantine_table(rows: list[Rejection], received_ms: int) -> pa.Table:
-    lineages = [r.lineage for r in rows]
-    kafka = [lin.source_kind == "kafka" for lin in lineages]
-    columns = {
-        "received_at": [received_ms] * len(rows),
-        "website_id": [r.website_id for r in rows],
-        "event_id": [r.event_id for r in rows],
-        "reason": [r.reason.value for r in rows],
-        "reason_detail": [r.detail for r in rows],
-        "raw_payload": [r.raw_payload for r in rows],
-        "source_kind": [lin.source_kind for lin in lineages],
-        "kafka_topic": [lin.kafka_topic for lin in lineages],
-        "kafka_partition": [lin.kafka_partition for lin in lineages],
-        "kafka_offset": [r.source_line if k else None for r, k in zip(rows, kafka, strict=True)],
-        "source_file": [lin.source_file for lin in lineages],
-        "source_line": [None if k else r.source_line for r, k in zip(rows, kafka, strict=True)],
-    }
-    return pa.table(
-        [pa.array(columns[f.name], type=f.type) for f in QUARANTINE_SCHEMA], schema=QUARANTINE_SCHEMA
-    )
-
-
-def _count_rows(website_ids: pa.Array, times_ms: pa.Array, counter: str) -> pa.Table:
-    """One row per counted item: its site, its minute, and a 1 in ``counter``'s column."""
-    n = len(website_ids)
-    minutes = pc.cast(
-        pc.floor_temporal(pc.cast(times_ms, pa.timestamp("ms", tz="UTC")), unit="minute"),
-        pa.timestamp("s", tz="UTC"),
-    )
-    ones, zeros = pa.array(np.ones(n, np.uint64)), pa.array(np.zeros(n, np.uint64))
-    columns = {"website_id": pc.cast(website_ids, pa.uint32()), "minute": minutes}
-    columns.update({name: ones if name == counter else zeros for name in COUNTERS})
-    return pa.table(columns)
-
-
-COUNTERS = ("received", "loaded", "quarantined", "duplicate")
-
-
-def _counters_table(
-    events: pa.Table, loaded: pa.Table, duplicates: pa.Table, quarantine: pa.Table, received_ms: int
-) -> pa.Table:
-    """Per site and minute: received, loaded, quarantined, duplicate.
-
-    Events count at the minute the collector received them; rejections, whose time
-    may be unknown, at the minute they were loaded. Rejections of unknown sites count
-    under website_id 0. ``received`` is every event and every rejection.
-    """
-    q_sites = pc.fill_null(quarantine["website_id"], 0)
-    q_times = pa.array([received_ms] * quarantine.num_rows, type=pa.int64())
-    rows = pa.concat_tables(
-        [
-            _count_rows(events["website_id"], pc.cast(events["server_ts"], pa.int64()), "received"),
-            _count_rows(q_sites, q_times, "received"),
-            _count_rows(loaded["website_id"], pc.cast(loaded["server_ts"], pa.int64()), "loaded"),
-            _count_rows(q_sites, q_times, "quarantined"),
-            _count_rows(duplicates["website_id"], pc.cast(duplicates["server_ts"], pa.int64()), "duplicate"),
-        ]
-    )
-    summed = rows.group_by(["website_id", "minute"]).aggregate([(name, "sum") for name in COUNTERS])
-    summed = summed.rename_columns(["website_id", "minute", *COUNTERS])
-    result = summed.append_column("source_kind", pa.array(["file"] * summed.num_rows, type=pa.string()))
-    return result.select(["website_id", "minute", "source_kind", *COUNTERS])
