@@ -4,6 +4,8 @@
    Goal: HTTP time ≤ 1.3 × direct time.
 2. Inserting 1M rows: clickhouse-connect (Arrow and Native bodies) vs a direct chDB
    insert from a Parquet file. Goal: HTTP speed ≥ 0.7 × direct speed.
+3. Small-query round trips (``SELECT 1``), informative: what every dbt, dlt and dedup
+   metadata query pays on top of the engine. Nagle's algorithm once made it ~45 ms.
 
 The direct baseline runs in this process; the server runs in its own, as in use.
 Rounds alternate between the two sides so that machine noise hits both alike; the
@@ -109,6 +111,12 @@ def run(quick: bool = False) -> dict[str, Any]:
             served = ",".join(str(v) for v in client.query(check.format(sql=sql)).result_rows[0])
             assert served == expected, (served, expected)  # both sides computed the same answer
 
+            # -- 3. small queries ---------------------------------------------------
+            small_direct, small_http = [], []
+            for _ in range(20 if quick else 100):
+                small_direct.append(_timed(lambda: direct.query("SELECT 1", "Native")))
+                small_http.append(_timed(lambda: client.query("SELECT 1")))
+
             # -- 2. inserts --------------------------------------------------------
             ins_direct, ins_arrow, ins_native, ins_body = [], [], [], []
             # The same rows as one pre-serialised, lz4-compressed Arrow body: the
@@ -177,6 +185,10 @@ def run(quick: bool = False) -> dict[str, Any]:
             "http_clickhouse_connect_arrow": med(ins_arrow),
             "http_clickhouse_connect_native_df": med(ins_native),
             "http_prebuilt_arrow_body_lz4": med(ins_body),
+        },
+        "small_query_milliseconds": {
+            "direct_chdb": med(small_direct) * 1000,
+            "http_clickhouse_connect": med(small_http) * 1000,
         },
         "insert_rows_per_second": {
             "direct": rows / med(ins_direct),

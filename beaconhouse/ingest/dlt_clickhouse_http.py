@@ -19,7 +19,7 @@ for ``raw.events`` and the upgrade steps.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, AnyStr
 from urllib.parse import urlsplit
@@ -138,6 +138,9 @@ class ClickHouseHttpClientConfiguration(ClickHouseClientConfiguration):
     """dlt table names (e.g. ``events``) that dlt may insert into but never create,
     alter, drop or truncate. A load that would need it fails with FrozenTableError."""
 
+    insert_settings: dict[str, Any] | None = None
+    """ClickHouse settings sent with every load-file insert (e.g. ``optimize_on_insert``)."""
+
 
 class _ResultCursor:
     """A DB-API cursor over a result that clickhouse-connect has already fetched.
@@ -205,6 +208,8 @@ class ClickHouseHttpSqlClient(ClickHouseSqlClient):
     _conn: Client | None
     frozen_tables: frozenset[str] = frozenset()
     """Quoted qualified names (`db`.`table`) of the tables no statement may change."""
+    insert_settings: dict[str, Any] | None = None
+    """Settings sent with every load-file insert."""
 
     @raise_open_connection_error
     def open_connection(self) -> Client:
@@ -311,6 +316,7 @@ class ClickHouseHttpSqlClient(ClickHouseSqlClient):
             file_path,
             fmt=file_format,
             database=database_name,
+            settings=self.insert_settings,
             compression=_CONTENT_ENCODING.get(compression, compression),
         )
 
@@ -361,6 +367,7 @@ class ClickHouseHttpClient(ClickHouseClient):
             sql_client.make_qualified_table_name(name)
             for name in getattr(config, "frozen_tables", None) or ()
         )
+        sql_client.insert_settings = getattr(config, "insert_settings", None)
         self.sql_client = sql_client
 
 
@@ -381,6 +388,7 @@ def clickhouse_http(
     database: str = "default",
     *,
     frozen_tables: Sequence[str] = (),
+    insert_settings: Mapping[str, Any] | None = None,
     connect_timeout: int = 15,
     send_receive_timeout: int = 300,
     destination_name: str = "clickhouse_http",
@@ -392,7 +400,8 @@ def clickhouse_http(
     wants); the port defaults to 8123 or 8443. ``database`` must exist: with the
     pipeline's ``dataset_name`` left out, a resource ``events`` loads into
     ``<database>.events`` and dlt keeps its own ``_dlt_*`` tables beside it.
-    ``frozen_tables`` names the tables dlt may insert into but never change. ``config``
+    ``frozen_tables`` names the tables dlt may insert into but never change;
+    ``insert_settings`` go with every load-file insert. ``config``
     goes to dlt's ClickHouse configuration (``dataset_table_separator``,
     ``table_engine_type``, ...). See docs/dlt-clickhouse-http.md.
     """
@@ -417,4 +426,6 @@ def clickhouse_http(
     config.setdefault("dataset_sentinel_table_name", "_dlt_sentinel")
     if frozen_tables:
         config["frozen_tables"] = list(frozen_tables)
+    if insert_settings:
+        config["insert_settings"] = dict(insert_settings)
     return ClickHouseHttp(credentials=credentials, destination_name=destination_name, **config)

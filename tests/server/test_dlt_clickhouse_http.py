@@ -239,6 +239,37 @@ def test_arrow_into_existing_clickhouse_typed_table(warehouse, database, tmp_pat
     assert table_names(client, database) == {"events"} | DLT_TABLES
 
 
+def test_insert_settings_reach_the_server_with_every_load_file(warehouse, database, tmp_path):
+    """``insert_settings`` go with the file inserts. The loaders send
+    ``optimize_on_insert=0``: a ReplacingMergeTree then keeps an inserted block's
+    rows with equal keys until a merge, where by default the insert collapses them."""
+    client = warehouse.client()
+    client.command(f"CREATE TABLE {database}.kv (k UInt8, v UInt8) ENGINE = ReplacingMergeTree ORDER BY k")
+    same_keys = pa.table({"k": pa.array([1, 1, 2, 2], pa.uint8()), "v": pa.array([1, 2, 1, 2], pa.uint8())})
+
+    @dlt.resource(name="kv")
+    def rows() -> Any:
+        yield same_keys
+
+    def count() -> int:
+        return int(client.query(f"SELECT count() FROM {database}.kv").result_rows[0][0])
+
+    plain = pipeline(warehouse, database, tmp_path / "plain", "plain", frozen_tables=["kv"])
+    plain.run(rows()).raise_on_failed_jobs()
+    assert count() == 2  # collapsed as the block was inserted
+    client.command(f"TRUNCATE TABLE {database}.kv")
+    unoptimised = pipeline(
+        warehouse,
+        database,
+        tmp_path / "raw",
+        "raw",
+        frozen_tables=["kv"],
+        insert_settings={"optimize_on_insert": 0},
+    )
+    unoptimised.run(rows()).raise_on_failed_jobs()
+    assert count() == 4
+
+
 def test_frozen_table_refuses_alter_create_and_drop(warehouse, database, tmp_path):
     client = warehouse.client()
     client.command(EVENTS_DDL.format(db=database))
