@@ -8,12 +8,14 @@ STAMP := $(VENV)/.installed
 
 install: $(STAMP)
 
+# --compile-bytecode writes every .pyc at install: these machines set PYTHONDONTWRITEBYTECODE,
+# so without it each process would compile every module it imports (2 s for a loader).
 # uv comes from PATH, or from the interpreter's packages (installed on first use):
 # after a pip install a pyenv shim for `uv` may not exist yet, `python3 -m uv` always does.
 $(STAMP): pyproject.toml uv.lock
-	@if command -v uv >/dev/null 2>&1; then uv sync --frozen --all-groups; \
+	@if command -v uv >/dev/null 2>&1; then uv sync --frozen --all-groups --compile-bytecode; \
 	else python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet --disable-pip-version-check 'uv>=0.5'; \
-	     python3 -m uv sync --frozen --all-groups; fi
+	     python3 -m uv sync --frozen --all-groups --compile-bytecode; fi
 	@touch $(STAMP)
 
 demo: install

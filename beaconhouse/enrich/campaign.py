@@ -8,7 +8,7 @@ without ``=`` or in upper case all still yield what can be read. Nothing here ra
 from __future__ import annotations
 
 from typing import Any, NamedTuple
-from urllib.parse import SplitResult, parse_qsl, urlsplit
+from urllib.parse import SplitResult, unquote_plus, urlsplit
 
 import pyarrow as pa
 
@@ -77,13 +77,21 @@ def parse_query(query: str) -> dict[str, str]:
     HTML that was not unescaped, are read as ``&``.
     """
     found: dict[str, str] = {}
-    pairs = parse_qsl(query, keep_blank_values=True, errors="replace")
-    for raw_name, value in pairs:
+    # What parse_qsl does, but percent-decoding only the pairs we keep: a landing
+    # page's query is mostly other parameters.
+    for pair in query.split("&"):
+        raw_name, _, value = pair.partition("=")
+        if "%" in raw_name or "+" in raw_name:
+            raw_name = unquote_plus(raw_name, errors="replace")
         name = raw_name.strip().lower()
         if name.startswith("amp;"):
             name = name[4:]
+        if name not in _TRACKED or name in found:
+            continue
+        if "%" in value or "+" in value:
+            value = unquote_plus(value, errors="replace")
         value = value.strip()
-        if value and name in _TRACKED and name not in found:
+        if value:
             found[name] = value
     return found
 

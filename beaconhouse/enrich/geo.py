@@ -22,17 +22,14 @@ from typing import Any
 
 import iptocc
 import maxminddb
+import numpy as np
 import pyarrow as pa
 
 from beaconhouse.enrich.distinct import ArrayLike, distinct
+from beaconhouse.enrich.ip import IP_TYPE, byte_matrix, is_global, text_of
 
 COLUMNS = ("country_code", "region", "city")
 _UNKNOWN = ("", "", "")
-
-
-def _address(packed: bytes) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
-    address = ipaddress.IPv6Address(packed)
-    return address.ipv4_mapped or address
 
 
 def _name(record: Any) -> str:
@@ -78,31 +75,37 @@ class GeoLocator:
 
     def locate_one(self, packed: bytes | None) -> tuple[str, str, str]:
         """(country_code, region, city) for one 16-byte address ('' when unknown)."""
-        if packed is None:
-            return _UNKNOWN
-        address = _address(packed)
-        if not address.is_global:
-            return _UNKNOWN
-        code, region, city = self._mmdb(address)
-        return code or (iptocc.country_code(str(address)) or ""), region, city
+        columns = self.locate(pa.array([packed], type=IP_TYPE))
+        return columns["country_code"][0].as_py(), columns["region"][0].as_py(), columns["city"][0].as_py()
 
     def locate(self, packed_ips: ArrayLike) -> dict[str, pa.Array]:
         """The :data:`COLUMNS` for a ``fixed_size_binary(16)`` array, each distinct IP once.
 
         Use the raw address, before anonymisation: a /24 can span countries.
+        Routability is a vectorised test over the distinct addresses; the registry
+        lookup is one call into iptocc (it loops in Rust) for all the routable ones.
         """
         groups = distinct(packed_ips)
-        addresses = [None if value is None else _address(value) for value in groups.values[0].to_pylist()]
-        public = [address for address in addresses if address is not None and address.is_global]
-        # One call into iptocc for the whole batch: it loops in Rust.
-        registry = dict(zip(public, iptocc.country_code([str(a) for a in public]), strict=True))
-        rows = []
-        for address in addresses:
-            if address is None or address not in registry:
-                rows.append(_UNKNOWN)
-                continue
-            code, region, city = self._mmdb(address)
-            rows.append((code or registry[address] or "", region, city))
-        columns = list(zip(*rows, strict=True)) if rows else [(), (), ()]
-        arrays = [pa.array(list(column), type=pa.string()) for column in columns]
+        values = groups.values[0]
+        routable = is_global(byte_matrix(values)) & np.asarray(
+            values.is_valid().to_numpy(zero_copy_only=False), dtype=bool
+        )
+        rows = np.flatnonzero(routable)
+        found = values.take(pa.array(rows, type=pa.int64())).to_pylist()
+        texts = [text_of(packed) for packed in found]
+        codes = list(iptocc.country_code(texts)) if texts else []
+        if self._reader is not None:
+            located = []
+            for text, registry_code in zip(texts, codes, strict=True):
+                code, region, city = self._mmdb(ipaddress.ip_address(text))
+                located.append((code or registry_code or "", region, city))
+        else:
+            located = [(code or "", "", "") for code in codes]
+        arrays = []
+        for position in range(len(COLUMNS)):
+            # Unroutable and missing addresses take the '' at index 0.
+            column = pa.array(["", *(entry[position] for entry in located)], type=pa.string())
+            index = np.zeros(len(values), dtype=np.int64)
+            index[rows] = np.arange(1, len(rows) + 1)
+            arrays.append(column.take(pa.array(index)))
         return dict(zip(COLUMNS, groups.expand(arrays), strict=True))

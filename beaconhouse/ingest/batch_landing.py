@@ -9,13 +9,18 @@ turns that into the three tables dlt loads together with the loader's state:
 - ``quarantine``: one row per rejection, with its raw payload, reason and lineage;
 - ``counters``: received, loaded, quarantined and duplicate per site and minute.
 
-The caller must let the previous batch land before it prepares the next one: the
-warehouse lookup of known ids only sees what has landed, and that is what keeps
-dedup exact.
+Dedup is exact across batches that are still loading too: :class:`LoadQueue` runs the
+loads one after another on a thread and hands out the ids of those not landed yet,
+and :func:`prepare_batch` treats them as loaded. So parsing and deduping the next
+batch never wait for the warehouse.
 """
 
 from __future__ import annotations
 
+import time
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,22 +64,83 @@ def prepare_batch(
     received_ms: int,
     source_kind: str,
     cluster: str | None = None,
+    loading_ids: pa.Array | None = None,
 ) -> PreparedBatch:
-    """Dedup ``events`` exactly and build the quarantine and counter tables."""
-    keep = first_occurrences(events)
-    first = events.filter(keep)
-    seen = ids_already_loaded(client, raw_database, first, cluster)
-    fresh = (
-        pc.invert(pc.is_in(first["event_id"], value_set=pa.array(sorted(seen), type=pa.string())))
-        if seen
-        else pa.array(np.ones(first.num_rows, np.bool_))
+    """Dedup ``events`` exactly and build the quarantine and counter tables.
+
+    ``loading_ids`` are the ids of batches on their way into the warehouse: take them
+    from :meth:`LoadQueue.loading_ids` *before* calling, so that a batch landing
+    meanwhile is either in them or already visible to the warehouse lookup.
+    """
+    ids = events["event_id"]
+    keep = first_occurrences(ids)
+    if loading_ids is not None and len(loading_ids):
+        loading = pc.is_in(ids, value_set=loading_ids)
+        keep &= ~np.asarray(loading.to_numpy(zero_copy_only=False), dtype=bool)
+    candidates = pa.array(keep)
+    seen = ids_already_loaded(
+        client, raw_database, ids.filter(candidates), events["client_ts"].filter(candidates), cluster
     )
-    loaded = first.filter(fresh)
-    duplicates = pa.concat_tables([events.filter(pc.invert(keep)), first.filter(pc.invert(fresh))])
+    if seen:
+        known = pc.is_in(ids, value_set=pa.array(sorted(seen), type=pa.string()))
+        keep &= ~np.asarray(known.to_numpy(zero_copy_only=False), dtype=bool)
+    # Filtering copies every column: skip it when nothing is dropped, the usual case.
+    loaded = events if keep.all() else events.filter(pa.array(keep))
+    duplicates = events.select(["website_id", "server_ts"]).filter(pa.array(~keep))
     loaded = loaded.append_column("is_duplicate", pa.array(np.zeros(loaded.num_rows, np.bool_)))
     quarantine = quarantine_table(rejections, received_ms)
     counters = counters_table(events, loaded, duplicates, quarantine, received_ms, source_kind)
     return PreparedBatch(loaded, duplicates, quarantine, counters)
+
+
+class LoadQueue:
+    """Runs loads one after another on a thread; knows the ids still on their way.
+
+    ``submit`` blocks while ``max_waiting`` loads wait behind the running one, which
+    bounds the batches held in memory. A failed load raises from the next call.
+    """
+
+    def __init__(self, max_waiting: int = 1) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="raw-load")
+        self._loads: deque[tuple[Future[Any], pa.Array]] = deque()
+        self._max_waiting = max_waiting
+        #: seconds spent blocked on loads
+        self.waited = 0.0
+
+    def _collect(self) -> None:
+        while self._loads and self._loads[0][0].done():
+            future, _ = self._loads.popleft()
+            future.result()  # a failure surfaces here
+
+    def loading_ids(self) -> pa.Array:
+        """The event ids of every load submitted and not finished yet."""
+        self._collect()
+        ids = [chunk for _, loading in self._loads for chunk in loading.chunks]
+        return pa.chunked_array(ids, type=pa.string()).combine_chunks() if ids else pa.array([], pa.string())
+
+    def submit(self, event_ids: pa.ChunkedArray, load: Callable[..., Any], **arguments: Any) -> None:
+        """Queue ``load(**arguments)``, landing ``event_ids``."""
+        self._collect()
+        tick = time.monotonic()
+        while len(self._loads) > self._max_waiting:
+            self._loads[0][0].result()
+            self._collect()
+        self.waited += time.monotonic() - tick
+        ids = event_ids if isinstance(event_ids, pa.ChunkedArray) else pa.chunked_array([event_ids])
+        self._loads.append((self._pool.submit(load, **arguments), ids))
+
+    def drain(self) -> None:
+        """Wait for every load; raise the first failure."""
+        tick = time.monotonic()
+        try:
+            while self._loads:
+                self._loads.popleft()[0].result()
+        finally:
+            self.waited += time.monotonic() - tick
+
+    def close(self) -> None:
+        """Stop taking loads; a load already running finishes."""
+        self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 def quarantine_table(rows: list[Rejection], received_ms: int) -> pa.Table:
@@ -100,19 +166,6 @@ def quarantine_table(rows: list[Rejection], received_ms: int) -> pa.Table:
     )
 
 
-def _count_rows(website_ids: pa.Array, times_ms: pa.Array, counter: str) -> pa.Table:
-    """One row per counted item: its site, its minute, and a 1 in ``counter``'s column."""
-    n = len(website_ids)
-    minutes = pc.cast(
-        pc.floor_temporal(pc.cast(times_ms, pa.timestamp("ms", tz="UTC")), unit="minute"),
-        pa.timestamp("s", tz="UTC"),
-    )
-    ones, zeros = pa.array(np.ones(n, np.uint64)), pa.array(np.zeros(n, np.uint64))
-    columns = {"website_id": pc.cast(website_ids, pa.uint32()), "minute": minutes}
-    columns.update({name: ones if name == counter else zeros for name in COUNTERS})
-    return pa.table(columns)
-
-
 def counters_table(
     events: pa.Table,
     loaded: pa.Table,
@@ -127,19 +180,32 @@ def counters_table(
     may be unknown, at the minute they were loaded. Rejections of unknown sites count
     under website_id 0. ``received`` is every event and every rejection.
     """
-    q_sites = pc.fill_null(quarantine["website_id"], 0)
-    q_times = pa.array(np.full(quarantine.num_rows, received_ms, np.int64))
-    rows = pa.concat_tables(
-        [
-            _count_rows(events["website_id"], pc.cast(events["server_ts"], pa.int64()), "received"),
-            _count_rows(q_sites, q_times, "received"),
-            _count_rows(loaded["website_id"], pc.cast(loaded["server_ts"], pa.int64()), "loaded"),
-            _count_rows(q_sites, q_times, "quarantined"),
-            _count_rows(duplicates["website_id"], pc.cast(duplicates["server_ts"], pa.int64()), "duplicate"),
-        ]
+
+    def keyed(sites: Any, times_ms: Any) -> np.ndarray:
+        site = np.asarray(pc.fill_null(sites, 0).to_numpy(zero_copy_only=False), dtype=np.int64)
+        minute = np.asarray(times_ms, dtype=np.int64) // 60_000
+        return (site << 32) | minute  # minutes since 1970 fit in 32 bits until the year 10136
+
+    def server_ms(table: pa.Table) -> np.ndarray:
+        return np.asarray(table["server_ts"].cast(pa.int64()).to_numpy(zero_copy_only=False))
+
+    rejected = keyed(quarantine["website_id"], np.full(quarantine.num_rows, received_ms))
+    parts = {
+        "received": np.concatenate([keyed(events["website_id"], server_ms(events)), rejected]),
+        "loaded": keyed(loaded["website_id"], server_ms(loaded)),
+        "quarantined": rejected,
+        "duplicate": keyed(duplicates["website_id"], server_ms(duplicates)),
+    }
+    keys = np.unique(np.concatenate(list(parts.values())))
+    counts = {
+        name: np.bincount(np.searchsorted(keys, part), minlength=len(keys)).astype(np.uint64)
+        for name, part in parts.items()
+    }
+    return pa.table(
+        {
+            "website_id": pa.array((keys >> 32).astype(np.uint32)),
+            "minute": pa.array((keys & 0xFFFFFFFF) * 60, type=pa.int64()).cast(pa.timestamp("s", tz="UTC")),
+            "source_kind": pa.array([source_kind] * len(keys), type=pa.string()),
+            **{name: pa.array(counts[name]) for name in COUNTERS},
+        }
     )
-    summed = rows.group_by(["website_id", "minute"]).aggregate([(name, "sum") for name in COUNTERS])
-    summed = summed.rename_columns(["website_id", "minute", *COUNTERS])
-    kinds = pa.array([source_kind] * summed.num_rows, type=pa.string())
-    result = summed.append_column("source_kind", kinds)
-    return result.select(["website_id", "minute", "source_kind", *COUNTERS])

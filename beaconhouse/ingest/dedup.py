@@ -16,30 +16,36 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 
-def first_occurrences(table: pa.Table, key: str = "event_id") -> pa.Array:
-    """A boolean mask that keeps the first row of each ``key``."""
-    n = table.num_rows
+def first_occurrences(keys: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """A boolean mask that keeps the first row of each key."""
+    n = len(keys)
     if n == 0:
-        return pa.array([], type=pa.bool_())
-    indexed = pa.table({key: table[key], "_row": pa.array(np.arange(n, dtype=np.int64))})
-    firsts = indexed.group_by(key, use_threads=False).aggregate([("_row", "min")])["_row_min"]
+        return np.zeros(0, dtype=bool)
+    flat = keys.combine_chunks() if isinstance(keys, pa.ChunkedArray) else keys
+    codes = pc.dictionary_encode(flat).indices
+    # The dictionary lists keys in order of first appearance, so each code's first
+    # row is where that code first occurs.
+    _, firsts = np.unique(codes.to_numpy(zero_copy_only=False), return_index=True)
     mask = np.zeros(n, dtype=bool)
-    mask[firsts.to_numpy()] = True
-    return pa.array(mask)
+    mask[firsts] = True
+    return mask
 
 
-def ids_already_loaded(client: Any, raw_db: str, table: pa.Table, cluster: str | None = None) -> set[str]:
-    """The ``event_id`` values of ``table`` that ``raw_db.events`` already holds.
+def ids_already_loaded(
+    client: Any, raw_db: str, event_ids: pa.Array, client_ts: pa.Array, cluster: str | None = None
+) -> set[str]:
+    """The ids among ``event_ids`` that ``raw_db.events`` already holds.
 
-    On a cluster ``raw_db.events`` is Distributed: ``GLOBAL IN`` ships the session's
-    id table to every shard once.
+    Only the partitions of the events' days (``client_ts``) are read. On a cluster
+    ``raw_db.events`` is Distributed: ``GLOBAL IN`` ships the session's id table to
+    every shard once.
     """
-    if table.num_rows == 0:
+    if len(event_ids) == 0:
         return set()
-    days = pc.unique(pc.cast(pc.cast(table["client_ts"], pa.timestamp("ms", tz="UTC")), pa.date32()))
+    days = pc.unique(pc.cast(pc.cast(client_ts, pa.timestamp("ms", tz="UTC")), pa.date32()))
     client.command("CREATE TEMPORARY TABLE IF NOT EXISTS incoming_event_ids (event_id UUID) ENGINE = Memory")
     client.command("TRUNCATE TABLE incoming_event_ids")
-    client.insert_arrow("incoming_event_ids", pa.table({"event_id": pc.unique(table["event_id"])}))
+    client.insert_arrow("incoming_event_ids", pa.table({"event_id": pc.unique(event_ids)}))
     result = client.query(
         f"SELECT DISTINCT toString(event_id) FROM `{raw_db}`.events "
         "WHERE toDate(client_ts) IN {days:Array(Date)} "

@@ -1,27 +1,27 @@
 """Turn payloads into columns of raw events, or into rejections with a reason.
 
-One pass per payload: decode and validate against the contract (msgspec, in C), check
-the rules a schema cannot express (a known site, sane timestamps, the fields each
-event type needs), then append the event's values to plain column lists. The lists
-become one Arrow table per batch, which enrichment and loading work on as columns.
+A payload is decoded and checked against the contract's schema by msgspec, in C. The
+common case, one event object that decodes, costs one decoder call and a few list
+appends. Everything else (arrays of events, oversize, blank or broken payloads) takes
+the careful path that names the reason.
 
-A transaction becomes one ``transaction`` row with the totals and one
-``transaction_item`` row per line item (see docs/schema.md).
+Decoded events wait in a pending block. A block is checked against the rules a schema
+cannot express (a known site, sane timestamps, the fields each type needs) over its
+columns at once (:func:`beaconhouse.ingest.event_rules.screen`), only the suspect rows
+one by one, and then becomes Arrow columns (:mod:`beaconhouse.ingest.event_columns`).
+So rejections by those rules appear when a block is checked: read
+:attr:`EventBatch.rejections` or call :meth:`EventBatch.to_arrow` to check what is
+pending.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import ipaddress
-import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import msgspec
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from beaconhouse.events.contract import (
     EVENT_DECODER,
@@ -29,188 +29,85 @@ from beaconhouse.events.contract import (
     MAX_PAYLOAD_BYTES,
     Event,
 )
+from beaconhouse.ingest.event_columns import (
+    BASE_SCHEMA,
+    EVENT_ID_NAMESPACE,
+    LINEAGE_FIELDS,
+    Lineage,
+    Origins,
+    Resolved,
+    build_columns,
+    derived_event_id,
+    extract_fields,
+    present,
+)
+from beaconhouse.ingest.event_rules import (
+    IpValidity,
+    RuleColumns,
+    SiteKeys,
+    TimeRules,
+    check_event,
+    screen,
+    to_epoch_ms,
+)
 from beaconhouse.ingest.quarantine import Reason, Rejection, reason_from_validation_message
 
-_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-_MS = dt.timedelta(milliseconds=1)
-#: namespace for event ids derived from where a payload came from
-EVENT_ID_NAMESPACE = uuid.UUID("6f1c3f0e-8a43-4b4e-9d6c-2b7e4c0a9d51")
-_RAW_LIST = msgspec.json.Decoder(list[msgspec.Raw])
-_ENCODE = msgspec.json.encode
-
-#: Where a row came from: the same columns in raw.events and raw.events_quarantine.
-LINEAGE_FIELDS = [
-    ("source_kind", pa.string()),
-    ("kafka_topic", pa.string()),
-    ("kafka_partition", pa.int32()),
-    ("kafka_offset", pa.int64()),
-    ("source_file", pa.string()),
-    ("source_line", pa.uint64()),
+__all__ = [
+    "BASE_SCHEMA",
+    "EVENT_ID_NAMESPACE",
+    "LINEAGE_FIELDS",
+    "EventBatch",
+    "Lineage",
+    "SiteKeys",
+    "TimeRules",
+    "derived_event_id",
+    "to_epoch_ms",
 ]
 
-#: Arrow schema of the columns this module produces (enrichment adds the rest).
-BASE_SCHEMA = pa.schema(
-    [
-        ("event_id", pa.string()),
-        ("website_id", pa.uint32()),
-        ("tracking_id", pa.string()),
-        ("visitor_id", pa.string()),
-        ("session_id", pa.string()),
-        ("user_id", pa.string()),
-        ("event_type", pa.string()),
-        ("event_category", pa.string()),
-        ("event_action", pa.string()),
-        ("event_label", pa.string()),
-        ("event_value", pa.float64()),
-        ("client_ts", pa.timestamp("ms", tz="UTC")),
-        ("server_ts", pa.timestamp("ms", tz="UTC")),
-        ("page_url", pa.string()),
-        ("page_title", pa.string()),
-        ("referrer_url", pa.string()),
-        ("user_agent", pa.string()),
-        ("ip", pa.string()),
-        ("screen_width", pa.uint16()),
-        ("screen_height", pa.uint16()),
-        ("language", pa.string()),
-        ("transaction_id", pa.string()),
-        ("revenue", pa.float64()),
-        ("tax", pa.float64()),
-        ("shipping", pa.float64()),
-        ("currency", pa.string()),
-        ("items_count", pa.uint32()),
-        ("items_quantity", pa.uint32()),
-        ("product_sku", pa.string()),
-        ("product_name", pa.string()),
-        ("product_category", pa.string()),
-        ("product_price", pa.float64()),
-        ("product_quantity", pa.uint32()),
-        ("custom_dimensions", pa.map_(pa.string(), pa.string())),
-        ("custom_metrics", pa.map_(pa.string(), pa.float64())),
-        ("properties", pa.map_(pa.string(), pa.string())),
-        *LINEAGE_FIELDS,
-    ]
-)
-_COLUMNS = BASE_SCHEMA.names
-
-
-@dataclass(frozen=True)
-class SiteKeys:
-    """How payloads name a site: by tracking id or by website id."""
-
-    by_tracking_id: Mapping[str, int]
-    tracking_id_of: Mapping[int, str]
-
-
-@dataclass(frozen=True)
-class TimeRules:
-    """How far a client timestamp may stray from the collector's clock."""
-
-    max_future_ms: int = 24 * 3600 * 1000
-    max_age_ms: int = 30 * 24 * 3600 * 1000
-
-
-@dataclass(frozen=True)
-class Lineage:
-    """The source payloads come from: a file, or a Kafka topic partition.
-
-    The position within it (line number, or offset) is given per payload.
-    """
-
-    source_kind: str
-    source_file: str = ""
-    kafka_topic: str = ""
-    kafka_partition: int | None = None
-
-    def key(self, position: int) -> str:
-        """A stable name for one payload, to derive event ids from."""
-        if self.source_kind == "kafka":
-            return f"kafka/{self.kafka_topic}/{self.kafka_partition}/{position}"
-        return f"file/{self.source_file}/{position}"
-
-
-def _is_ip(text: str) -> bool:
-    try:
-        ipaddress.ip_address(text)
-    except ValueError:
-        return False
-    return True
-
-
-def derived_event_id(lineage_key: str, index: int) -> str:
-    """A deterministic event id for an event sent without one."""
-    return str(uuid.uuid5(EVENT_ID_NAMESPACE, f"{lineage_key}#{index}"))
-
-
-def to_epoch_ms(value: dt.datetime | int) -> int:
-    if isinstance(value, int):
-        return value
-    return (value - _EPOCH) // _MS
-
-
-# Columns every event fills: appended value by value on the hot path.
-_DENSE = (
-    "event_id",
-    "website_id",
-    "visitor_id",
-    "session_id",
-    "user_id",
-    "event_type",
-    "client_ts",
-    "server_ts",
-    "page_url",
-    "page_title",
-    "referrer_url",
-    "user_agent",
-    "ip",
-    "screen_width",
-    "screen_height",
-    "language",
-    "position",
-)
-# Columns few events fill: kept as (row, value) pairs and scattered at the end.
-_SPARSE_DEFAULTS: dict[str, Any] = {
-    "event_category": "",
-    "event_action": "",
-    "event_label": "",
-    "event_value": None,
-    "transaction_id": "",
-    "revenue": None,
-    "tax": None,
-    "shipping": None,
-    "currency": "",
-    "items_count": 0,
-    "items_quantity": 0,
-    "product_sku": "",
-    "product_name": "",
-    "product_category": "",
-    "product_price": None,
-    "product_quantity": 0,
-}
-_MAPS = ("custom_dimensions", "custom_metrics", "properties")
-_LINEAGE = ("source_kind", "kafka_topic", "kafka_partition", "source_file")
+_RAW_LIST = msgspec.json.Decoder(list[msgspec.Raw])
+_DECODE = EVENT_DECODER.decode
+#: events decoded before their block is checked: bounds the raw payloads held
+BLOCK_EVENTS = 8192
 
 
 @dataclass
+class _Pending:
+    """Decoded events whose rules are not checked yet, with where each came from."""
+
+    events: list[Event] = field(default_factory=list)
+    raw: list[bytes] = field(default_factory=list)
+    positions: list[int] = field(default_factory=list)
+    lineage_ids: list[int] = field(default_factory=list)
+    received_ms: list[int] = field(default_factory=list)
+    #: row -> index within its payload's array, for rows from SDK batches only
+    indexes: dict[int, int] = field(default_factory=dict)
+
+
 class EventBatch:
-    """Column lists of accepted events, and the rejections, of one batch."""
+    """Accepted events (as Arrow) and rejections of one batch of payloads."""
 
-    sites: SiteKeys
-    time_rules: TimeRules = field(default_factory=TimeRules)
-    rejections: list[Rejection] = field(default_factory=list)
-    payloads: int = 0
-
-    def __post_init__(self) -> None:
-        self._dense: dict[str, list[Any]] = {name: [] for name in _DENSE}
-        self._appenders = [self._dense[name].append for name in _DENSE]
-        self._sparse: dict[str, tuple[list[int], list[Any]]] = {n: ([], []) for n in _SPARSE_DEFAULTS}
-        self._maps: dict[str, tuple[list[int], list[Any]]] = {n: ([], []) for n in _MAPS}
-        # (first row, lineage) runs: every row after `first row` shares that lineage
-        self._lineage_runs: list[tuple[int, Lineage]] = []
-        self._lineage: Lineage | None = None
-        self._valid_ips: dict[str, bool] = {}
+    def __init__(self, sites: SiteKeys, time_rules: TimeRules | None = None) -> None:
+        self.sites = sites
+        self.time_rules = time_rules or TimeRules()
+        self.payloads = 0
+        self._rejections: list[Rejection] = []
+        self._lineages: list[Lineage] = []
+        self._lineage_ids: dict[Lineage, int] = {}
+        self._pending = _Pending()
+        self._tables: list[pa.Table] = []
+        self._accepted = 0
+        self._ip_valid = IpValidity()
 
     def __len__(self) -> int:
-        return len(self._dense["event_id"])
+        """Accepted event rows (transaction items included)."""
+        self._check_pending()
+        return self._accepted
+
+    @property
+    def rejections(self) -> list[Rejection]:
+        """Every rejection so far, pending events checked first."""
+        self._check_pending()
+        return self._rejections
 
     # -- payloads -------------------------------------------------------------------
     def add_payload(self, payload: bytes, lineage: Lineage, position: int, received_ms: int) -> None:
@@ -219,392 +116,241 @@ class EventBatch:
         ``position`` is the payload's line number in its file or its Kafka offset;
         ``received_ms`` is the collector's time when the payload does not say.
         """
-        self.payloads += 1
-        self._lineage = lineage
-        line = position
-        if len(payload) > MAX_PAYLOAD_BYTES:
-            self._reject(
-                Reason.PAYLOAD_TOO_LARGE,
-                f"payload is {len(payload)} bytes, over the {MAX_PAYLOAD_BYTES}-byte limit",
-                payload,
-                line,
-            )
-            return
-        stripped = payload.strip()
-        if not stripped:
-            self._reject(Reason.EMPTY_PAYLOAD, "payload is empty", payload, line)
-            return
-        if stripped[:1] == b"[":
-            try:
-                items = _RAW_LIST.decode(stripped)
-            except msgspec.DecodeError as exc:
-                self._reject(Reason.MALFORMED_JSON, f"malformed JSON: {exc}", payload, line)
-                return
-            except msgspec.ValidationError as exc:
-                self._reject(Reason.MALFORMED_JSON, f"malformed JSON array: {exc}", payload, line)
-                return
-            if not items:
-                self._reject(Reason.EMPTY_BATCH, "payload is an empty array", payload, line)
-                return
-            if len(items) > MAX_EVENTS_PER_PAYLOAD:
-                self._reject(
-                    Reason.BATCH_TOO_LARGE,
-                    f"payload batches {len(items)} events, over the limit of {MAX_EVENTS_PER_PAYLOAD}",
-                    payload,
-                    line,
-                )
-                return
-            for index, item in enumerate(items):
-                self._add_event(bytes(item), lineage, position, received_ms, index)
-            return
-        self._add_event(stripped, lineage, position, received_ms, 0)
+        self.add_payloads([payload], [position], lineage, received_ms)
+
+    def add_payloads(
+        self,
+        payloads: Sequence[bytes],
+        positions: Sequence[int],
+        lineage: Lineage,
+        received_ms: int,
+        *,
+        skip_blank: bool = False,
+    ) -> None:
+        """:meth:`add_payload` for many payloads of one source, in a tight loop.
+
+        ``skip_blank`` passes over empty and whitespace-only payloads (blank lines in a
+        file are not payloads; an empty Kafka message is one).
+        """
+        lineage_id = self._lineage_id(lineage)
+        pending = self._pending
+        events, raws, rows, lineages, received = (
+            pending.events,
+            pending.raw,
+            pending.positions,
+            pending.lineage_ids,
+            pending.received_ms,
+        )
+        decode = _DECODE
+        limit = MAX_PAYLOAD_BYTES
+        blank = 0
+        for payload, position in zip(payloads, positions, strict=True):
+            if payload[:1] == b"{" and len(payload) <= limit:
+                try:
+                    event = decode(payload)
+                except (msgspec.MsgspecError, UnicodeDecodeError):
+                    pass
+                else:
+                    events.append(event)
+                    raws.append(payload)
+                    rows.append(position)
+                    lineages.append(lineage_id)
+                    received.append(received_ms)
+                    continue
+            if skip_blank and (not payload or payload.isspace()):
+                blank += 1
+                continue
+            self._add_carefully(payload, lineage, lineage_id, position, received_ms)
+        self.payloads += len(payloads) - blank
+        if len(events) >= BLOCK_EVENTS:
+            self._check_pending()
+
+    def add_event(
+        self, event: Event, raw: bytes, lineage: Lineage, position: int, received_ms: int, index: int = 0
+    ) -> None:
+        """Keep an event decoded elsewhere (e.g. from an access-log line), once it passes
+        the rules. ``raw`` is what gets quarantined if it does not."""
+        self._pend(event, raw, self._lineage_id(lineage), position, received_ms, index)
+        if len(self._pending.events) >= BLOCK_EVENTS:
+            self._check_pending()
 
     def rejections_add(
         self, reason: Reason, detail: str, raw: bytes, line: int | None, lineage: Lineage
     ) -> None:
         """Record an input rejected before it became an event (e.g. an unparseable log line)."""
-        self._lineage = lineage
-        self._reject(reason, detail, raw, line)
+        self._rejections.append(Rejection(reason, detail, raw, line, lineage))
 
-    def _reject(
-        self,
-        reason: Reason,
-        detail: str,
-        raw: bytes,
-        line: int | None,
-        website_id: int | None = None,
-        event_id: str | None = None,
+    # -- the careful path -------------------------------------------------------------
+    def _add_carefully(
+        self, payload: bytes, lineage: Lineage, lineage_id: int, position: int, received_ms: int
     ) -> None:
-        # Every entry point records its lineage before it can reject anything.
-        assert self._lineage is not None
-        self.rejections.append(Rejection(reason, detail, raw, line, self._lineage, website_id, event_id))
+        """One payload that the fast path did not take: find what it is, or why not."""
 
-    def _add_event(self, raw: bytes, lineage: Lineage, position: int, received_ms: int, index: int) -> None:
+        def reject(reason: Reason, detail: str, raw: bytes = payload) -> None:
+            self._rejections.append(Rejection(reason, detail, raw, position, lineage))
+
+        if len(payload) > MAX_PAYLOAD_BYTES:
+            reject(
+                Reason.PAYLOAD_TOO_LARGE,
+                f"payload is {len(payload)} bytes, over the {MAX_PAYLOAD_BYTES}-byte limit",
+            )
+            return
+        stripped = payload.strip()
+        if not stripped:
+            reject(Reason.EMPTY_PAYLOAD, "payload is empty")
+            return
         try:
-            event: Event = EVENT_DECODER.decode(raw)
+            stripped.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            reject(Reason.INVALID_UTF8, f"payload is not valid UTF-8 (byte {exc.start})")
+            return
+        if stripped[:1] != b"[":
+            event = self._decode_one(stripped, reject)
+            if event is not None:
+                self._pend(event, stripped, lineage_id, position, received_ms, 0)
+            return
+        try:
+            items = _RAW_LIST.decode(stripped)
+        except msgspec.DecodeError as exc:
+            reject(Reason.MALFORMED_JSON, f"malformed JSON: {exc}")
+            return
+        except msgspec.ValidationError as exc:
+            reject(Reason.MALFORMED_JSON, f"malformed JSON array: {exc}")
+            return
+        if not items:
+            reject(Reason.EMPTY_BATCH, "payload is an empty array")
+            return
+        if len(items) > MAX_EVENTS_PER_PAYLOAD:
+            reject(
+                Reason.BATCH_TOO_LARGE,
+                f"payload batches {len(items)} events, over the limit of {MAX_EVENTS_PER_PAYLOAD}",
+            )
+            return
+        for index, item in enumerate(items):
+            raw = bytes(item)
+
+            def reject_item(reason: Reason, detail: str, raw: bytes = raw) -> None:
+                reject(reason, detail, raw)
+
+            event = self._decode_one(raw, reject_item)
+            if event is not None:
+                self._pend(event, raw, lineage_id, position, received_ms, index)
+
+    @staticmethod
+    def _decode_one(raw: bytes, reject: Callable[[Reason, str], None]) -> Event | None:
+        try:
+            event: Event = _DECODE(raw)
         except msgspec.ValidationError as exc:
             # msgspec validates as it parses, so broken JSON can fail validation first
             # ({"x": ...truncated): tell the two apart before naming the reason.
             try:
                 msgspec.json.decode(raw)
             except msgspec.DecodeError as syntax:
-                self._reject(Reason.MALFORMED_JSON, f"malformed JSON: {syntax}", raw, position)
-                return
-            reason, detail = reason_from_validation_message(str(exc))
-            self._reject(reason, detail, raw, position)
-            return
+                reject(Reason.MALFORMED_JSON, f"malformed JSON: {syntax}")
+                return None
+            reject(*reason_from_validation_message(str(exc)))
+            return None
         except msgspec.DecodeError as exc:
-            self._reject(Reason.MALFORMED_JSON, f"malformed JSON: {exc}", raw, position)
-            return
-        self.add_event(event, raw, lineage, position, received_ms, index)
+            reject(Reason.MALFORMED_JSON, f"malformed JSON: {exc}")
+            return None
+        return event
 
-    def add_event(
-        self, event: Event, raw: bytes, lineage: Lineage, position: int, received_ms: int, index: int = 0
+    def _pend(
+        self, event: Event, raw: bytes, lineage_id: int, position: int, received_ms: int, index: int
     ) -> None:
-        """Check a decoded event against the rules a schema cannot express; keep it or
-        reject it. ``raw`` is what gets quarantined."""
-        self._lineage = lineage
-        line = position
+        pending = self._pending
+        if index:
+            pending.indexes[len(pending.events)] = index
+        pending.events.append(event)
+        pending.raw.append(raw)
+        pending.positions.append(position)
+        pending.lineage_ids.append(lineage_id)
+        pending.received_ms.append(received_ms)
 
-        # -- the site ---------------------------------------------------------------
-        sites = self.sites
-        website_id = event.website_id
-        if event.tracking_id is not None:
-            by_key = sites.by_tracking_id.get(event.tracking_id)
-            if by_key is None:
-                self._reject(
-                    Reason.UNKNOWN_WEBSITE, f"no site has tracking_id {event.tracking_id!r}", raw, line
-                )
-                return
-            if website_id is not None and website_id != by_key:
-                self._reject(
-                    Reason.WEBSITE_MISMATCH,
-                    f"tracking_id {event.tracking_id!r} is site {by_key}, not website_id {website_id}",
-                    raw,
-                    line,
-                    by_key,
-                )
-                return
-            website_id = by_key
-        elif website_id is None:
-            self._reject(
-                Reason.MISSING_FIELD, "required field $.tracking_id (or $.website_id) is missing", raw, line
-            )
-            return
-        elif website_id not in sites.tracking_id_of:
-            self._reject(Reason.UNKNOWN_WEBSITE, f"no site has website_id {website_id}", raw, line)
-            return
-        event_id = str(event.event_id) if event.event_id is not None else None
+    def _lineage_id(self, lineage: Lineage) -> int:
+        known = self._lineage_ids.get(lineage)
+        if known is None:
+            known = self._lineage_ids[lineage] = len(self._lineages)
+            self._lineages.append(lineage)
+        return known
 
-        # -- time -----------------------------------------------------------------
-        ts = event.ts
-        if isinstance(ts, dt.datetime) and ts.tzinfo is None:
-            self._reject(
-                Reason.TIMESTAMP_WITHOUT_OFFSET,
-                "$.ts has no UTC offset (RFC 3339 needs one)",
-                raw,
-                line,
-                website_id,
-                event_id,
-            )
+    # -- checking a block ---------------------------------------------------------------
+    def _check_pending(self) -> None:
+        """Apply the rules to the pending events; keep the accepted ones as columns."""
+        pending = self._pending
+        n = len(pending.events)
+        if not n:
             return
-        received = event.received_at
-        if isinstance(received, dt.datetime) and received.tzinfo is None:
-            self._reject(
-                Reason.TIMESTAMP_WITHOUT_OFFSET,
-                "$.received_at has no UTC offset",
-                raw,
-                line,
-                website_id,
-                event_id,
-            )
-            return
-        client_ms = to_epoch_ms(ts)
-        server_ms = to_epoch_ms(received) if received is not None else received_ms
-        rules = self.time_rules
-        if client_ms > server_ms + rules.max_future_ms:
-            self._reject(
-                Reason.TIMESTAMP_IN_FUTURE,
-                f"$.ts is {(client_ms - server_ms) / 3.6e6:.1f} h after the collector's time",
-                raw,
-                line,
-                website_id,
-                event_id,
-            )
-            return
-        if client_ms < server_ms - rules.max_age_ms:
-            self._reject(
-                Reason.TIMESTAMP_TOO_OLD,
-                f"$.ts is {(server_ms - client_ms) / 8.64e7:.1f} days before the collector's time",
-                raw,
-                line,
-                website_id,
-                event_id,
-            )
-            return
-
-        # -- what each type needs ------------------------------------------------------
-        kind = event.type
-        page = event.page
-        page_url = page.url if page is not None and page.url is not None else ""
-        if kind == "pageview" and not page_url:
-            self._reject(Reason.MISSING_FIELD, "a pageview needs $.page.url", raw, line, website_id, event_id)
-            return
-        if page_url and not page_url.startswith(("https://", "http://")):
-            self._reject(
-                Reason.INVALID_URL,
-                f"$.page.url is not an http(s) URL: {page_url[:100]!r}",
-                raw,
-                line,
-                website_id,
-                event_id,
-            )
-            return
-        action = event.event
-        if kind == "event" and action is None:
-            self._reject(
-                Reason.MISSING_FIELD,
-                "an event of type 'event' needs $.event",
-                raw,
-                line,
-                website_id,
-                event_id,
-            )
-            return
-        commerce = event.ecommerce
-        if kind == "transaction" and commerce is None:
-            self._reject(
-                Reason.MISSING_FIELD, "a transaction needs $.ecommerce", raw, line, website_id, event_id
-            )
-            return
-        context = event.context
-        ip = context.ip if context is not None else ""
-        if ip:
-            # Visitors repeat their IPs: check each distinct one once.
-            valid = self._valid_ips.get(ip)
-            if valid is None:
-                valid = _is_ip(ip)
-                if len(self._valid_ips) < 1_000_000:
-                    self._valid_ips[ip] = valid
-            if not valid:
-                self._reject(
-                    Reason.INVALID_IP,
-                    f"$.context.ip is not an IP address: {ip[:60]!r}",
-                    raw,
-                    line,
-                    website_id,
-                    event_id,
-                )
-                return
-
-        if event_id is None:
-            event_id = derived_event_id(lineage.key(position), index)
-        self._append(event, event_id, website_id, kind, client_ms, server_ms, page_url, lineage, position)
-
-    def _append(
-        self,
-        event: Event,
-        event_id: str,
-        website_id: int,
-        kind: str,
-        client_ms: int,
-        server_ms: int,
-        page_url: str,
-        lineage: Lineage,
-        position: int,
-    ) -> None:
-        d = self._dense
-        row = len(d["event_id"])
-        runs = self._lineage_runs
-        if not runs or (runs[-1][1] is not lineage and runs[-1][1] != lineage):
-            runs.append((row, lineage))
-        page = event.page
-        context = event.context
-        screen = context.screen if context is not None else None
-        values = (
-            event_id,
-            website_id,
-            event.visitor_id,
-            event.session_id or "",
-            event.user_id,
-            kind,
-            client_ms,
-            server_ms,
-            page_url,
-            page.title if page is not None else "",
-            page.referrer if page is not None else "",
-            context.user_agent if context is not None else "",
-            context.ip if context is not None else "",
-            screen.width if screen is not None else 0,
-            screen.height if screen is not None else 0,
-            context.language if context is not None else "",
-            position,
+        self._pending = _Pending()
+        fields = extract_fields(pending.events)
+        arrays = {
+            "kinds": pa.array(fields.kinds, type=pa.string()),
+            "urls": pa.array(fields.urls, type=pa.string()),
+            "ips": pa.array(fields.ips, type=pa.string()),
+        }
+        received_ms = np.asarray(pending.received_ms, dtype=np.int64)
+        screened = screen(
+            RuleColumns(
+                kinds=arrays["kinds"],
+                tracking_ids=fields.tracking_ids,
+                website_ids=fields.website_ids,
+                ts=fields.ts,
+                received_at=fields.received_at,
+                received_ms=received_ms,
+                page_urls=arrays["urls"],
+                has_action=present(fields.actions),
+                has_ecommerce=present(fields.commerces),
+                ips=arrays["ips"],
+            ),
+            self.sites,
+            self.time_rules,
+            self._ip_valid,
         )
-        for append, value in zip(self._appenders, values):  # noqa: B905 - same length by construction
-            append(value)
-        if event.dimensions:
-            self._put_map("custom_dimensions", row, list(event.dimensions.items()))
-        if event.metrics:
-            self._put_map("custom_metrics", row, list(event.metrics.items()))
-        if event.properties:
-            self._put_map(
-                "properties",
-                row,
-                [(k, v if isinstance(v, str) else _ENCODE(v).decode()) for k, v in event.properties.items()],
+        keep = ~screened.suspect
+        for row in np.flatnonzero(screened.suspect):
+            verdict = check_event(
+                pending.events[row], self.sites, self.time_rules, int(received_ms[row]), self._ip_valid
             )
-        action = event.event
-        if action is not None:
-            self._put(
-                row,
-                event_category=action.category,
-                event_action=action.action,
-                event_label=action.label,
-                event_value=action.value,
+            if verdict.reason is None:
+                assert verdict.website_id is not None
+                keep[row] = True
+                screened.website_id[row] = verdict.website_id
+                screened.client_ms[row] = verdict.client_ms
+                screened.server_ms[row] = verdict.server_ms
+                continue
+            self._rejections.append(
+                Rejection(
+                    verdict.reason,
+                    verdict.detail,
+                    pending.raw[row],
+                    pending.positions[row],
+                    self._lineages[pending.lineage_ids[row]],
+                    verdict.website_id,
+                    verdict.event_id,
+                )
             )
-        commerce = event.ecommerce
-        if commerce is None:
-            return
-        self._put(
-            row,
-            transaction_id=commerce.transaction_id,
-            revenue=commerce.revenue,
-            tax=commerce.tax,
-            shipping=commerce.shipping,
-            currency=commerce.currency,
-            items_count=len(commerce.items),
-            items_quantity=sum(i.quantity for i in commerce.items),
+        indexes = np.zeros(n, dtype=np.int64)
+        if pending.indexes:
+            indexes[list(pending.indexes)] = list(pending.indexes.values())
+        table = build_columns(
+            fields,
+            Resolved(keep, screened.website_id, screened.client_ms, screened.server_ms),
+            Origins(
+                positions=np.asarray(pending.positions, dtype=np.int64),
+                indexes=indexes,
+                lineage_ids=np.asarray(pending.lineage_ids, dtype=np.int64),
+                lineages=self._lineages,
+            ),
+            dict(self.sites.tracking_id_of),
+            arrays,
         )
-        for position, item in enumerate(commerce.items):
-            item_row = len(d["event_id"])
-            item_values = list(values)
-            item_values[0] = str(uuid.uuid5(uuid.UUID(event_id), f"item/{position}"))
-            item_values[5] = "transaction_item"
-            for name, value in zip(_DENSE, item_values, strict=True):
-                d[name].append(value)
-            for name in _MAPS:
-                rows, maps = self._maps[name]
-                if rows and rows[-1] == row:
-                    self._put_map(name, item_row, maps[-1])
-            self._put(
-                item_row,
-                transaction_id=commerce.transaction_id,
-                currency=commerce.currency,
-                product_sku=item.sku,
-                product_name=item.name,
-                product_category=item.category,
-                product_price=item.price,
-                product_quantity=item.quantity,
-            )
-
-    def _put(self, row: int, **values: Any) -> None:
-        for name, value in values.items():
-            rows, column = self._sparse[name]
-            rows.append(row)
-            column.append(value)
-
-    def _put_map(self, name: str, row: int, pairs: list[tuple[str, Any]]) -> None:
-        rows, maps = self._maps[name]
-        rows.append(row)
-        maps.append(pairs)
+        self._tables.append(table)
+        self._accepted += table.num_rows
 
     # -- output ---------------------------------------------------------------------
     def to_arrow(self) -> pa.Table:
         """The accepted events as an Arrow table with :data:`BASE_SCHEMA`."""
-        n = len(self)
-        arrays: dict[str, pa.Array] = {}
-        for name in _DENSE[:-1]:
-            arrays[name] = pa.array(self._dense[name], type=BASE_SCHEMA.field(name).type)
-        # The position is a line number for files and an offset for Kafka.
-        kafka = bool(self._lineage_runs) and self._lineage_runs[0][1].source_kind == "kafka"
-        position = pa.array(self._dense["position"], type=pa.int64())
-        arrays["source_line"] = pa.nulls(n, pa.uint64()) if kafka else position.cast(pa.uint64())
-        arrays["kafka_offset"] = position if kafka else pa.nulls(n, pa.int64())
-        arrays["tracking_id"] = _tracking_ids(arrays["website_id"], self.sites)
-        for name, default in _SPARSE_DEFAULTS.items():
-            rows, values = self._sparse[name]
-            arrays[name] = _scatter(n, rows, values, default, BASE_SCHEMA.field(name).type)
-        for name in _MAPS:
-            rows, maps = self._maps[name]
-            arrays[name] = _scatter_maps(n, rows, maps, BASE_SCHEMA.field(name).type)
-        arrays.update(_expand_lineage(n, self._lineage_runs))
-        return pa.table([arrays[f.name] for f in BASE_SCHEMA], schema=BASE_SCHEMA)
-
-
-def _scatter(n: int, rows: list[int], values: list[Any], default: Any, type_: pa.DataType) -> pa.Array:
-    """An array of ``n`` defaults with ``values`` at ``rows``."""
-    column: list[Any] = [default] * n
-    for row, value in zip(rows, values, strict=True):
-        column[row] = value
-    return pa.array(column, type=type_)
-
-
-def _scatter_maps(n: int, rows: list[int], maps: list[list[tuple[str, Any]]], type_: pa.MapType) -> pa.Array:
-    counts = np.zeros(n, dtype=np.int32)
-    if rows:
-        counts[np.asarray(rows)] = [len(m) for m in maps]
-    offsets = np.zeros(n + 1, dtype=np.int32)
-    np.cumsum(counts, out=offsets[1:])
-    keys = [k for m in maps for k, _ in m]
-    items = [v for m in maps for _, v in m]
-    return pa.MapArray.from_arrays(
-        pa.array(offsets), pa.array(keys, type=type_.key_type), pa.array(items, type=type_.item_type)
-    )
-
-
-def _tracking_ids(website_ids: pa.Array, sites: SiteKeys) -> pa.Array:
-    ids = sorted(sites.tracking_id_of)
-    lookup = pa.array(ids, type=pa.uint32())
-    positions = pc.index_in(website_ids, value_set=lookup)
-    return pc.take(pa.array([sites.tracking_id_of[i] for i in ids], type=pa.string()), positions)
-
-
-def _expand_lineage(n: int, runs: list[tuple[int, Lineage]]) -> dict[str, pa.Array]:
-    """Lineage columns from runs of rows sharing one source."""
-    starts = [start for start, _ in runs] + [n]
-    lengths = np.diff(np.asarray(starts, dtype=np.int64)).astype(np.int64)
-    out: dict[str, pa.Array] = {}
-    for name in _LINEAGE:
-        type_ = BASE_SCHEMA.field(name).type
-        per_run = pa.array([getattr(lineage, name) for _, lineage in runs], type=type_)
-        out[name] = pc.take(per_run, pa.array(np.repeat(np.arange(len(runs)), lengths)))
-    return out
+        self._check_pending()
+        if not self._tables:
+            return BASE_SCHEMA.empty_table()
+        return pa.concat_tables(self._tables) if len(self._tables) > 1 else self._tables[0]

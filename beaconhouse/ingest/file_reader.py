@@ -107,29 +107,32 @@ def read_into(
 
 
 def _read_json_lines(batch: EventBatch, data: bytes, lineage: Lineage, received_ms: int) -> None:
-    add = batch.add_payload
+    lines = data.split(b"\n")
     try:
         data.decode("utf-8")  # one C pass for the whole file; per line only if it fails
-        valid_utf8 = True
     except UnicodeDecodeError:
-        valid_utf8 = False
-    for number, line in enumerate(data.split(b"\n"), start=1):
-        if not line or line.isspace():
+        pass
+    else:
+        batch.add_payloads(lines, range(1, len(lines) + 1), lineage, received_ms, skip_blank=True)
+        return
+    valid: list[bytes] = []
+    numbers: list[int] = []
+    for number, line in enumerate(lines, start=1):
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            batch.payloads += 1
+            batch.rejections_add(
+                Reason.INVALID_UTF8,
+                f"payload is not valid UTF-8 (byte {exc.start})",
+                line,
+                number,
+                lineage,
+            )
             continue
-        if not valid_utf8:
-            try:
-                line.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                batch.payloads += 1
-                batch.rejections_add(
-                    Reason.INVALID_UTF8,
-                    f"payload is not valid UTF-8 (byte {exc.start})",
-                    line,
-                    number,
-                    lineage,
-                )
-                continue
-        add(line, lineage, number, received_ms)
+        valid.append(line)
+        numbers.append(number)
+    batch.add_payloads(valid, numbers, lineage, received_ms, skip_blank=True)
 
 
 def _read_parquet(batch: EventBatch, data: bytes, lineage: Lineage, received_ms: int, path: str) -> None:
@@ -145,6 +148,8 @@ def _read_parquet(batch: EventBatch, data: bytes, lineage: Lineage, received_ms:
         )
         return
     # Each row goes through the same contract as a JSON payload: one set of rules.
+    payloads: list[bytes] = []
+    numbers: list[int] = []
     for number, row in enumerate(table.to_pylist(), start=1):
         plain = _plain(row, table.schema)
         try:
@@ -159,7 +164,9 @@ def _read_parquet(batch: EventBatch, data: bytes, lineage: Lineage, received_ms:
                 lineage,
             )
             continue
-        batch.add_payload(payload, lineage, number, received_ms)
+        payloads.append(payload)
+        numbers.append(number)
+    batch.add_payloads(payloads, numbers, lineage, received_ms)
 
 
 def _plain(row: dict[str, Any], schema: pa.Schema) -> dict[str, Any]:

@@ -312,3 +312,28 @@ def test_parsing_in_worker_processes_gives_the_same_rows(warehouse, tmp_path):
         f"SELECT count(), uniqExact(event_id), countIf(browser_name = 'Safari') FROM raw_{suffix}.events",
     )[0]
     assert rows == (400, 400, 400)
+
+
+def test_dedup_counts_ids_still_loading_and_ids_in_the_warehouse(warehouse, settings):
+    """An id in a batch that is still on its way, and an id already stored, both make
+    a row a duplicate; first deliveries within the batch are kept once."""
+    import pyarrow as pa
+
+    from beaconhouse.ingest.batch_landing import prepare_batch
+
+    raw = settings.warehouse.raw_database
+    client = warehouse.client()
+    stored = str(uuid.UUID(int=1))
+    client.command(
+        f"INSERT INTO {raw}.events (event_id, website_id, visitor_id, client_ts, server_ts) "
+        f"VALUES ('{stored}', 1, 'v', '2026-03-01 09:00:00', '2026-03-01 09:00:01')"
+    )
+    ts = pa.array([dt.datetime(2026, 3, 1, 9, 0, tzinfo=dt.UTC)] * 5, pa.timestamp("ms", tz="UTC"))
+    ids = [stored, str(uuid.UUID(int=2)), str(uuid.UUID(int=3)), str(uuid.UUID(int=3)), str(uuid.UUID(int=4))]
+    events = pa.table(
+        {"event_id": ids, "website_id": pa.array([1] * 5, pa.uint32()), "client_ts": ts, "server_ts": ts}
+    )
+    batch = prepare_batch(client, raw, events, [], 0, "file", loading_ids=pa.array([str(uuid.UUID(int=2))]))
+    assert batch.events["event_id"].to_pylist() == [str(uuid.UUID(int=3)), str(uuid.UUID(int=4))]
+    assert batch.duplicates.num_rows == 3
+    assert batch.counters.to_pylist()[0]["duplicate"] == 3

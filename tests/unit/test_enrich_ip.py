@@ -64,3 +64,45 @@ def test_for_clickhouse_stores_missing_as_unspecified():
     assert column.null_count == 0
     assert column.to_pylist()[1] == bytes(16)
     assert format_ips(column).to_pylist() == ["::ffff:1.2.3.4", "::"]
+
+
+def test_is_global_agrees_with_ipaddress_except_multicast():
+    """Vectorised routability matches Python's ipaddress on 100k random IPv4 addresses,
+    except multicast, which has no location and which ipaddress calls global."""
+    import ipaddress
+
+    import numpy as np
+
+    from beaconhouse.enrich.ip import byte_matrix, is_global
+
+    rng = np.random.default_rng(3)
+    texts = [str(ipaddress.IPv4Address(int(x))) for x in rng.integers(0, 2**32, 100_000)]
+    ours = is_global(byte_matrix(parse_ips(pa.array(texts))))
+    multicast = [ipaddress.ip_address(t).is_multicast for t in texts]
+    expected = [ipaddress.ip_address(t).is_global and not m for t, m in zip(texts, multicast, strict=True)]
+    assert ours.tolist() == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "routable"),
+    [
+        ("8.8.8.8", True),
+        ("10.1.2.3", False),
+        ("100.64.0.1", False),
+        ("224.0.0.1", False),
+        ("2001:4860:4860::8888", True),
+        ("2a00:1450:4001::1", True),
+        ("::1", False),
+        ("::", False),
+        ("fe80::1", False),
+        ("fd12:3456::1", False),
+        ("2001:db8::1", False),
+        ("ff02::1", False),
+        ("::ffff:10.0.0.1", False),
+        ("::ffff:8.8.8.8", True),
+    ],
+)
+def test_is_global_special_blocks(text, routable):
+    from beaconhouse.enrich.ip import byte_matrix, is_global
+
+    assert is_global(byte_matrix(parse_ips(pa.array([text])))).tolist() == [routable]

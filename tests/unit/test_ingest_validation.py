@@ -127,6 +127,20 @@ CORPUS = [
     ("invalid IP", with_(context__ip="999.1.1.1"), Reason.INVALID_IP, "999.1.1.1"),
     ("visitor id empty", with_(visitor_id=""), Reason.INVALID_VALUE, "$.visitor_id"),
     ("title too long", with_(page__title="t" * 3000), Reason.INVALID_VALUE, "$.page.title"),
+    # A Kafka message is not checked as a whole file is: the payload itself must say it.
+    (
+        "invalid UTF-8 in a string",
+        with_(page__title="T").replace(b'"T"', b'"\xc3("'),
+        Reason.INVALID_UTF8,
+        "UTF-8",
+    ),
+    (
+        "invalid UTF-8 in an array",
+        b"[" + with_().replace(b"Home", b"\xffome") + b"]",
+        Reason.INVALID_UTF8,
+        "UTF-8",
+    ),
+    ("not UTF-8 at all", b"\xff\xfe\x00{", Reason.INVALID_UTF8, "byte 0"),
 ]
 
 
