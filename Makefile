@@ -16,6 +16,7 @@ $(STAMP): pyproject.toml uv.lock
 	@if command -v uv >/dev/null 2>&1; then uv sync --frozen --all-groups --compile-bytecode; \
 	else python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet --disable-pip-version-check 'uv>=0.5'; \
 	     python3 -m uv sync --frozen --all-groups --compile-bytecode; fi
+	@$(PY) -m compileall -q beaconhouse bench tests
 	@touch $(STAMP)
 
 demo: install
