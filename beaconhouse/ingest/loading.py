@@ -21,34 +21,53 @@ TABLES = {"events": "events", "quarantine": "events_quarantine", "counters": "in
 BATCH_ID_TABLES = frozenset({"events", "quarantine"})
 
 
+def with_load_id(table: pa.Table) -> pa.Table:
+    """``table`` with ``ingest_batch_id``: the id of the dlt load that is extracting it,
+    which joins every row to raw._dlt_loads. Call it inside a dlt resource."""
+    import dlt
+
+    load_id = dlt.current.load_package_state()["load_id"]
+    return table.append_column("ingest_batch_id", pa.array([load_id] * table.num_rows, type=pa.string()))
+
+
+def raw_destination(settings: Settings) -> Any:
+    """The dlt destination of the raw layer: HTTP only, migrated tables frozen."""
+    from beaconhouse.ingest.dlt_clickhouse_http import clickhouse_http
+
+    warehouse = settings.warehouse
+    return clickhouse_http(
+        warehouse.url,
+        warehouse.user,
+        warehouse.password,
+        database=warehouse.raw_database,
+        # dlt may insert into the migrated tables, never create or alter them.
+        frozen_tables=tuple(TABLES.values()),
+        # The loader has already dropped duplicates exactly, so ReplacingMergeTree's
+        # collapsing of each inserted block would find nothing; it cost about a
+        # third of every raw.events insert (measured, docs/ingestion.md).
+        insert_settings={"optimize_on_insert": 0},
+    )
+
+
+def raw_pipeline(settings: Settings, pipeline_name: str, pipelines_dir: Path | None = None) -> Any:
+    """A dlt pipeline into the raw layer (see :func:`raw_destination`)."""
+    import dlt
+
+    options: dict[str, Any] = {"pipelines_dir": str(pipelines_dir)} if pipelines_dir is not None else {}
+    return dlt.pipeline(pipeline_name=pipeline_name, destination=raw_destination(settings), **options)
+
+
 class RawLoader:
     """A dlt pipeline into the raw database, plus a SQL client for dedup lookups."""
 
     def __init__(
         self, settings: Settings, pipeline_name: str, source_name: str, pipelines_dir: Path | None = None
     ) -> None:
-        import dlt
-
-        from beaconhouse.ingest.dlt_clickhouse_http import clickhouse_http
         from beaconhouse.warehouse.client import connect
 
-        warehouse = settings.warehouse
         self.source_name = source_name
-        destination = clickhouse_http(
-            warehouse.url,
-            warehouse.user,
-            warehouse.password,
-            database=warehouse.raw_database,
-            # dlt may insert into the migrated tables, never create or alter them.
-            frozen_tables=tuple(TABLES.values()),
-            # The loader has already dropped duplicates exactly, so ReplacingMergeTree's
-            # collapsing of each inserted block would find nothing; it cost about a
-            # third of every raw.events insert (measured, docs/ingestion.md).
-            insert_settings={"optimize_on_insert": 0},
-        )
-        options: dict[str, Any] = {"pipelines_dir": str(pipelines_dir)} if pipelines_dir is not None else {}
-        self.pipeline = dlt.pipeline(pipeline_name=pipeline_name, destination=destination, **options)
-        self.client = connect(warehouse)
+        self.pipeline = raw_pipeline(settings, pipeline_name, pipelines_dir)
+        self.client = connect(settings.warehouse)
         self._synced = False
 
     def state(self) -> dict[str, Any]:
@@ -82,14 +101,7 @@ class RawLoader:
                         state.setdefault(key, {}).update(values)
                 if not table.num_rows:
                     return
-                rows = table
-                if kind in BATCH_ID_TABLES:
-                    # The dlt load id joins every row to raw._dlt_loads.
-                    load_id = dlt.current.load_package_state()["load_id"]
-                    rows = rows.append_column(
-                        "ingest_batch_id", pa.array([load_id] * rows.num_rows, type=pa.string())
-                    )
-                yield rows
+                yield with_load_id(table) if kind in BATCH_ID_TABLES else table
 
             return batch
 

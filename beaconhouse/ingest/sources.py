@@ -6,7 +6,9 @@ or the local modification time and size.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
+import re
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,10 +30,28 @@ class SourceFile:
     path: str  # full URL for S3 (s3://bucket/key), absolute path for local files
     version: str
     size: int
+    #: UTC date of its last modification, when the listing says
+    modified: dt.date | None = None
 
     @property
     def name(self) -> str:
         return self.path.rsplit("/", 1)[-1]
+
+    @property
+    def day(self) -> dt.date | None:
+        """The day the file belongs to: a ``date=``/``dt=`` folder or a ``YYYY/MM/DD``
+        path (as collectors and Firehose write them), else its modification date."""
+        match = _DAY_FOLDER.search(self.path) or _DAY_PATH.search(self.path)
+        if match:
+            try:
+                return dt.date(int(match["y"]), int(match["m"]), int(match["d"]))
+            except ValueError:
+                pass
+        return self.modified
+
+
+_DAY_FOLDER = re.compile(r"(?:^|/)(?:date|dt|day)=(?P<y>\d{4})-(?P<m>\d{2})-(?P<d>\d{2})(?:/|$)")
+_DAY_PATH = re.compile(r"/(?P<y>\d{4})/(?P<m>\d{2})/(?P<d>\d{2})/")
 
 
 def filesystem(url: str, s3: S3Settings) -> Any:
@@ -84,7 +104,7 @@ def list_files(url: str, s3: S3Settings) -> list[SourceFile]:
         if info.get("type") == "directory" or not _is_input(name):
             continue
         path = f"s3://{name}" if url.startswith("s3://") and not name.startswith("s3://") else name
-        files.append(SourceFile(path, _version(info), int(info.get("size") or 0)))
+        files.append(SourceFile(path, _version(info), int(info.get("size") or 0), _modified(info)))
     return sorted(files)
 
 
@@ -94,6 +114,15 @@ def _version(info: dict[str, Any]) -> str:
         return "etag:" + str(etag).strip('"')
     mtime = info.get("mtime") or info.get("LastModified") or info.get("created")
     return f"mtime:{mtime}:size:{info.get('size')}"
+
+
+def _modified(info: dict[str, Any]) -> dt.date | None:
+    value = info.get("LastModified") or info.get("mtime")
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.UTC).date() if value.tzinfo else value.date()
+    if isinstance(value, int | float):
+        return dt.datetime.fromtimestamp(value, dt.UTC).date()
+    return None
 
 
 def read_bytes(file: SourceFile, s3: S3Settings) -> bytes:

@@ -337,3 +337,37 @@ def test_dedup_counts_ids_still_loading_and_ids_in_the_warehouse(warehouse, sett
     assert batch.events["event_id"].to_pylist() == [str(uuid.UUID(int=3)), str(uuid.UUID(int=4))]
     assert batch.duplicates.num_rows == 3
     assert batch.counters.to_pylist()[0]["duplicate"] == 3
+
+
+def test_one_run_source_loads_a_days_files_and_shares_state_with_the_cli(settings, warehouse, tmp_path):
+    """The dlt source an orchestrator runs per day loads only that day's files, in one
+    load; `ingest files` then knows them as loaded and takes the rest."""
+    from beaconhouse.ingest.files_pipeline import PIPELINE_NAME, IngestReport
+    from beaconhouse.ingest.landing_source import landing_files_source
+    from beaconhouse.ingest.loading import raw_pipeline
+
+    landing = tmp_path / "landing"
+    for day, numbers in (("2026-03-01", range(0, 30)), ("2026-03-02", [*range(30, 50), 5])):
+        folder = landing / "site=1" / f"date={day}"
+        folder.mkdir(parents=True)
+        # two files a day, so that a day is two chunks
+        (folder / "a.jsonl").write_text("\n".join(event(n) for n in numbers[::2]) + "\n")
+        (folder / "b.jsonl").write_text("\n".join(event(n) for n in numbers[1::2]) + "\n")
+    (landing / "site=1" / "date=2026-03-01" / "c.jsonl").write_text(event(3) + "\n")  # same-run duplicate
+    raw = settings.warehouse.raw_database
+    report = IngestReport()
+    pipeline = raw_pipeline(settings, PIPELINE_NAME, tmp_path / "dlt-day")
+    source = landing_files_source(
+        settings, str(landing), days=[dt.date(2026, 3, 1)], report=report
+    ).with_resources("raw_layer")
+    load_ids = pipeline.run(source).loads_ids
+    assert len(load_ids) == 1  # the day is one load
+    assert (report.files_loaded, report.events_loaded, report.duplicates) == (3, 30, 1)
+    assert query(
+        warehouse, f"SELECT count(), uniqExact(event_id), uniqExact(ingest_batch_id) FROM {raw}.events"
+    ) == [(30, 30, 1)]
+
+    rest = run(settings, str(landing), tmp_path)  # a fresh local pipeline: state from the warehouse
+    assert (rest.files_unchanged, rest.files_loaded) == (3, 2)
+    assert (rest.events_loaded, rest.duplicates) == (20, 1)  # event 5 was loaded on the first day
+    assert query(warehouse, f"SELECT count(), uniqExact(event_id) FROM {raw}.events") == [(50, 50)]
