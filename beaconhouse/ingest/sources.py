@@ -30,8 +30,8 @@ class SourceFile:
     path: str  # full URL for S3 (s3://bucket/key), absolute path for local files
     version: str
     size: int
-    #: UTC date of its last modification, when the listing says
-    modified: dt.date | None = None
+    #: when it was last modified (epoch seconds), when the listing says
+    modified: float | None = None
 
     @property
     def name(self) -> str:
@@ -47,7 +47,9 @@ class SourceFile:
                 return dt.date(int(match["y"]), int(match["m"]), int(match["d"]))
             except ValueError:
                 pass
-        return self.modified
+        if self.modified is None:
+            return None
+        return dt.datetime.fromtimestamp(self.modified, dt.UTC).date()
 
 
 _DAY_FOLDER = re.compile(r"(?:^|/)(?:date|dt|day)=(?P<y>\d{4})-(?P<m>\d{2})-(?P<d>\d{2})(?:/|$)")
@@ -116,12 +118,12 @@ def _version(info: dict[str, Any]) -> str:
     return f"mtime:{mtime}:size:{info.get('size')}"
 
 
-def _modified(info: dict[str, Any]) -> dt.date | None:
+def _modified(info: dict[str, Any]) -> float | None:
     value = info.get("LastModified") or info.get("mtime")
     if isinstance(value, dt.datetime):
-        return value.astimezone(dt.UTC).date() if value.tzinfo else value.date()
+        return (value if value.tzinfo else value.replace(tzinfo=dt.UTC)).timestamp()
     if isinstance(value, int | float):
-        return dt.datetime.fromtimestamp(value, dt.UTC).date()
+        return float(value)
     return None
 
 

@@ -1,0 +1,1 @@
+"""beaconhouse's Dagster code location: ``orchestration.definitions``."""

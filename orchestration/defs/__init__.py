@@ -1,0 +1,1 @@
+"""One package per integration, each assembling its own ``defs``."""

@@ -1,0 +1,33 @@
+"""Resources shared by every integration, configured when a run starts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dagster as dg
+
+from beaconhouse.config import Settings, load_settings
+
+
+class BeaconhouseResource(dg.ConfigurableResource["BeaconhouseResource"]):
+    """The beaconhouse configuration (``beaconhouse.toml`` plus ``BEACONHOUSE_*``).
+
+    Read when a run starts, never when the code location loads: a changed setting
+    takes effect at the next run without a reload.
+    """
+
+    #: the configuration file; empty means ``BEACONHOUSE_CONFIG``, else ./beaconhouse.toml
+    config_path: str = ""
+    #: where dlt keeps its local pipeline folders (state is restored from the warehouse)
+    pipelines_dir: str = ".beaconhouse/dlt"
+
+    def settings(self) -> Settings:
+        return load_settings(self.config_path or None)
+
+    def pipelines_path(self) -> Path:
+        return Path(self.pipelines_dir)
+
+
+def shared_resources() -> dict[str, object]:
+    """The resources every integration's assets may ask for, by name."""
+    return {"beaconhouse": BeaconhouseResource()}
