@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import dagster as dg
 
-from orchestration.defs import ingestion
+from orchestration.defs import ingestion, quality
 from orchestration.defs.resources import shared_resources
 
 defs = dg.Definitions.merge(
     ingestion.defs,
+    quality.defs,
     dg.Definitions(resources=shared_resources()),
 )

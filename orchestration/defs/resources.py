@@ -20,12 +20,17 @@ class BeaconhouseResource(dg.ConfigurableResource["BeaconhouseResource"]):
     config_path: str = ""
     #: where dlt keeps its local pipeline folders (state is restored from the warehouse)
     pipelines_dir: str = ".beaconhouse/dlt"
+    #: the Great Expectations project: suites, results and data docs
+    gx_root: str = ".beaconhouse/gx"
 
     def settings(self) -> Settings:
         return load_settings(self.config_path or None)
 
     def pipelines_path(self) -> Path:
         return Path(self.pipelines_dir)
+
+    def gx_path(self) -> Path:
+        return Path(self.gx_root)
 
 
 def shared_resources() -> dict[str, object]:

@@ -1,7 +1,5 @@
 """The landing-files asset: a day partition loads that day's files, once."""
 
-from __future__ import annotations
-
 import datetime as dt
 import json
 import uuid
@@ -98,3 +96,56 @@ def test_partition_days_of_a_backfill_window():
 
     window = dg.TimeWindow(dt.datetime(2026, 3, 1, tzinfo=dt.UTC), dt.datetime(2026, 3, 4, tzinfo=dt.UTC))
     assert days_of(window) == [dt.date(2026, 3, 1), dt.date(2026, 3, 2), dt.date(2026, 3, 3)]
+
+
+@pytest.mark.server
+def test_raw_expectations_pass_on_clean_data_and_a_failure_blocks_downstream(warehouse, tmp_path):
+    from orchestration.defs.quality.raw_checks import raw_events_expectations
+
+    suffix = uuid.uuid4().hex[:8]
+    raw, meta = f"raw_{suffix}", f"meta_{suffix}"
+    apply_migrations(warehouse.client(), SchemaContext(raw_db=raw, meta_db=meta))
+    folder = tmp_path / "landing" / "site=1" / "date=2026-03-01"
+    folder.mkdir(parents=True)
+    (folder / "events.jsonl").write_text("\n".join(event(n, "2026-03-01") for n in range(20)) + "\n")
+    config = tmp_path / "beaconhouse.toml"
+    config.write_text(
+        f'[warehouse]\nurl = "{warehouse.url}"\nraw_database = "{raw}"\nmeta_database = "{meta}"\n'
+        f'[landing]\nurl = "{tmp_path / "landing"}"\n[[sites]]\nwebsite_id = 1\ndomain = "shop.example"\n'
+    )
+    built: list[str] = []
+
+    @dg.asset(deps=[landing_files.key], partitions_def=landing_files.partitions_def)
+    def downstream(context) -> None:
+        built.append(context.partition_key)
+
+    resources = {
+        "beaconhouse": BeaconhouseResource(
+            config_path=str(config), pipelines_dir=str(tmp_path / "dlt"), gx_root=str(tmp_path / "gx")
+        ),
+        "dlt": DagsterDltResource(),
+    }
+    instance = dg.DagsterInstance.ephemeral()
+    assets = [landing_files, raw_events_expectations, downstream]
+    clean = dg.materialize(assets, partition_key="2026-03-01", resources=resources, instance=instance)
+    [check] = clean.get_asset_check_evaluations()
+    assert check.passed
+    assert check.metadata["rows"].value == 20
+    assert built == ["2026-03-01"]
+    assert (tmp_path / "gx" / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html").exists()
+
+    # An event type the contract does not know, as a broken loader might write it.
+    warehouse.client().command(
+        f"INSERT INTO {raw}.events (event_id, website_id, visitor_id, event_type, client_ts, server_ts) "
+        f"VALUES (generateUUIDv4(), 1, 'v', 'bogus', '2026-03-01 11:00:00', '2026-03-01 11:00:00')"
+    )
+    blocked = dg.materialize(
+        assets, partition_key="2026-03-01", resources=resources, instance=instance, raise_on_error=False
+    )
+    [check] = blocked.get_asset_check_evaluations()
+    assert not check.passed
+    failed = check.metadata["failed"].value
+    assert [f["expectation"] for f in failed] == ["expect_column_values_to_be_in_set"]
+    assert failed[0]["sample"] == ["bogus"]
+    assert built == ["2026-03-01"]  # the downstream asset did not run again
+    assert not blocked.success

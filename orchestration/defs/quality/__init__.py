@@ -1,0 +1,7 @@
+"""Data quality: Great Expectations suites as blocking Dagster asset checks."""
+
+import dagster as dg
+
+from orchestration.defs.quality.raw_checks import raw_events_expectations
+
+defs = dg.Definitions(asset_checks=[raw_events_expectations])
