@@ -95,6 +95,8 @@ class KafkaReport:
     kafka_commit_failures: int = 0
     lag: dict[int, PartitionLag] = field(default_factory=dict)
     seconds: float = 0.0
+    #: from the first message consumed to the last batch landed: the sustained part
+    active_seconds: float = 0.0
     #: seconds per phase: consume, parse, enrich, dedup, load (waiting for it)
     phase_seconds: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
 
@@ -210,6 +212,7 @@ class _KafkaRun:
         self._assigned_once = False
         self._lost = False
         self._failed = False
+        self._first_batch_at: float | None = None
         self.topic_info: TopicInfo | None = None
 
     # -- the run --------------------------------------------------------------------------
@@ -279,6 +282,8 @@ class _KafkaRun:
             del messages
             if accepted:
                 idle_since = None
+                if self._first_batch_at is None:
+                    self._first_batch_at = tick
                 self._load(accepted, received_ms)
                 continue
             if not until_idle:
@@ -446,6 +451,8 @@ class _KafkaRun:
     def _shut_down(self, finished: bool) -> None:
         if finished:
             self.loads.drain()
+            if self._first_batch_at is not None:
+                self.report.active_seconds = time.monotonic() - self._first_batch_at
             self._commit_to_kafka()
             self.report.lag = self._lags()
         else:
