@@ -40,6 +40,11 @@ def consumer_config(kafka: KafkaSettings, group: str, client_id: str) -> dict[st
     """The loader's consumer settings. Positions come from the warehouse, never from
     Kafka: nothing is committed automatically, and no position is ever guessed."""
     config = security_config(kafka)
+    # Large fetches: librdkafka's defaults (1 MiB per partition per fetch) left the
+    # consumer waiting on round trips (measured: 300k messages from Tansu in 1.7 s with
+    # them, 1.0 s with these). The prefetch queue still caps memory at
+    # queued.max.messages.kbytes (64 MiB by default).
+    config.update({"max.partition.fetch.bytes": 8 << 20, "fetch.max.bytes": 64 << 20})
     config.update(kafka.consumer_options)
     config.update(
         {

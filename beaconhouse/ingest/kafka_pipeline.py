@@ -95,7 +95,7 @@ class KafkaReport:
     kafka_commit_failures: int = 0
     lag: dict[int, PartitionLag] = field(default_factory=dict)
     seconds: float = 0.0
-    #: from the first message consumed to the last batch landed: the sustained part
+    #: from the consume() that returned the first message to the last batch committed
     active_seconds: float = 0.0
     #: seconds per phase: consume, parse, enrich, dedup, load (waiting for it)
     phase_seconds: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
@@ -213,6 +213,7 @@ class _KafkaRun:
         self._lost = False
         self._failed = False
         self._first_batch_at: float | None = None
+        self._last_landed_at: float | None = None
         self.topic_info: TopicInfo | None = None
 
     # -- the run --------------------------------------------------------------------------
@@ -376,9 +377,10 @@ class _KafkaRun:
         report.events_loaded += prepared.events.num_rows
         report.duplicates += prepared.duplicates.num_rows
         report.quarantined.update(r.reason.value for r in rejections)
+        lag = sum(p.lag for p in self._lags().values())
         self.say(
             f"batch {report.batches}: {messages} messages, {prepared.events.num_rows} events, "
-            f"{prepared.duplicates.num_rows} duplicates, {len(rejections)} quarantined"
+            f"{prepared.duplicates.num_rows} duplicates, {len(rejections)} quarantined; lag {lag}"
         )
 
     def _land(self, prepared: PreparedBatch, ranges: list[BatchRange]) -> None:
@@ -401,6 +403,7 @@ class _KafkaRun:
         self.store.commit(ranges, batch_ids[0], topic_id)
         with self._landed_lock:
             self._landed.update({r.partition: r.next_offset for r in ranges})
+            self._last_landed_at = time.monotonic()
         # dlt keeps loaded packages in its folder; a long run would fill the disk.
         for package in info.load_packages:
             shutil.rmtree(package.package_path, ignore_errors=True)
@@ -451,8 +454,8 @@ class _KafkaRun:
     def _shut_down(self, finished: bool) -> None:
         if finished:
             self.loads.drain()
-            if self._first_batch_at is not None:
-                self.report.active_seconds = time.monotonic() - self._first_batch_at
+            if self._first_batch_at is not None and self._last_landed_at is not None:
+                self.report.active_seconds = self._last_landed_at - self._first_batch_at
             self._commit_to_kafka()
             self.report.lag = self._lags()
         else:
