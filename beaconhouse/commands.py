@@ -176,6 +176,8 @@ def ingest_kafka(args: argparse.Namespace, settings: Settings) -> int:
     import threading
 
     from clickhouse_connect.driver.exceptions import DatabaseError
+    from confluent_kafka import KafkaException
+    from dlt.pipeline.exceptions import PipelineStepFailed
 
     from beaconhouse.ingest.errors import IngestError
     from beaconhouse.ingest.kafka_pipeline import ingest_kafka as run
@@ -199,6 +201,13 @@ def ingest_kafka(args: argparse.Namespace, settings: Settings) -> int:
         raise CommandError(str(exc)) from None
     except DatabaseError as exc:
         raise _database_error(exc) from None
+    except KafkaException as exc:
+        error = exc.args[0] if exc.args else exc
+        raise CommandError(f"kafka: {error.str() if hasattr(error, 'str') else error}") from None
+    except PipelineStepFailed as exc:
+        # A load that failed: dlt's message spans many lines, the cause is in one of them.
+        cause = _database_error(exc.exception) if isinstance(exc.exception, Exception) else exc
+        raise CommandError(f"loading into the warehouse failed: {cause}") from None
     finally:
         signal.signal(signal.SIGTERM, previous)
     reasons = ", ".join(f"{reason} {count}" for reason, count in report.quarantined.most_common())

@@ -629,3 +629,22 @@ def test_a_missing_topic_or_raw_table_is_one_clear_error(warehouse, broker, tmp_
     broker.create_topic(topic)
     with pytest.raises(IngestError, match="kafka_offsets does not exist"):
         ingest(unmigrated, topic, tmp_path)
+
+    # A load that fails (dlt may not create raw.events_quarantine) is one line from the
+    # command too, and commits nothing.
+    from confluent_kafka import Producer
+
+    producer = Producer({"bootstrap.servers": broker.bootstrap_servers})
+    producer.produce(topic, value=event_json(1))
+    producer.produce(topic, value=b"not json")
+    producer.flush()
+    raw = settings.warehouse.raw_database
+    warehouse.client().command(f"DROP TABLE {raw}.events_quarantine")
+    config = write_config(tmp_path / "beaconhouse.toml", settings)
+    code, stdout, stderr = LoaderProcess(config, tmp_path, "--topic", topic, "--until-idle").finish()
+    assert (code, stdout) == (1, "")
+    assert "Traceback" not in stderr
+    last = stderr.strip().splitlines()[-1]
+    assert last.startswith("error: loading into the warehouse failed: ")
+    assert "apply the migrations" in last
+    assert committed_positions(warehouse, raw, "beaconhouse-loader", topic) == {}
