@@ -179,7 +179,7 @@ class KafkaSettings(_Section):
     session_timeout_ms: int = Field(default=45_000, ge=1)
     heartbeat_interval_ms: int = Field(default=3_000, ge=1)
     #: a member that does not poll this long (a load stuck longer) leaves the group
-    max_poll_interval_ms: int = Field(default=300_000, ge=1)
+    max_poll_interval_ms: int = Field(default=600_000, ge=1)
     #: how soon partitions added to the topic are seen (librdkafka's default is 5 min)
     metadata_refresh_interval_ms: int = Field(default=60_000, ge=1)
     #: any other librdkafka consumer setting, e.g. {"ssl.endpoint.identification.algorithm" = "none"}
