@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from beaconhouse.arguments import bounded_int
+from beaconhouse.arguments import bounded_int, positive_float
 from beaconhouse.config import ConfigError, Settings, load_settings
 
 
@@ -77,6 +77,34 @@ def build_parser() -> argparse.ArgumentParser:
         help="reload files that changed after they were loaded (events dedupe)",
     )
 
+    kafka = ing.add_parser(
+        "kafka", help="consume a Kafka topic into the raw layer, exactly once (docs/kafka.md)"
+    )
+    kafka.add_argument("--topic", help="the topic (default: [kafka] topic)")
+    kafka.add_argument("--group", help="the consumer group (default: [kafka] group_id)")
+    kafka.add_argument(
+        "--max-batch",
+        type=bounded_int("batch size", 1, 1_000_000),
+        help="messages per batch at most (default: [kafka] max_batch_messages, 100000)",
+    )
+    kafka.add_argument(
+        "--until-idle",
+        action="store_true",
+        help="stop once every assigned partition is read to its end and nothing arrives",
+    )
+    kafka.add_argument(
+        "--idle-seconds",
+        type=positive_float("idle time"),
+        default=2.0,
+        help="with --until-idle: how long nothing may arrive before stopping (default 2)",
+    )
+    kafka.add_argument(
+        "--reset-offsets",
+        choices=["earliest", "latest"],
+        help="where to restart a partition whose recorded position the broker no longer has "
+        "(a new or reset broker or topic); without it that stops the loader",
+    )
+
     events = commands.add_parser("events", help="the event contract")
     ev = events.add_subparsers(dest="events_command", required=True, parser_class=_Parser)
     ev.add_parser("schema", help="print the contract's JSON Schema (schemas/event.v1.schema.json)")
@@ -137,6 +165,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "generate":
         return commands.generate(args, settings)
     if args.command == "ingest":
+        if args.ingest_command == "kafka":
+            return commands.ingest_kafka(args, settings)
         return commands.ingest_files(args, settings)
     if args.command == "events":
         return commands.events_schema(args, settings)

@@ -171,6 +171,63 @@ def ingest_files(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def ingest_kafka(args: argparse.Namespace, settings: Settings) -> int:
+    import signal
+    import threading
+
+    from clickhouse_connect.driver.exceptions import DatabaseError
+    from confluent_kafka import KafkaException
+    from dlt.pipeline.exceptions import PipelineStepFailed
+
+    from beaconhouse.ingest.errors import IngestError
+    from beaconhouse.ingest.kafka_pipeline import ingest_kafka as run
+
+    stop = threading.Event()
+    # SIGTERM (a deployment stopping it) ends the run after the batch in hand has landed.
+    previous = signal.signal(signal.SIGTERM, lambda _signum, _frame: stop.set())
+    try:
+        report = run(
+            settings,
+            topic=args.topic,
+            group=args.group,
+            max_batch=args.max_batch,
+            until_idle=args.until_idle,
+            idle_seconds=args.idle_seconds,
+            reset_offsets=args.reset_offsets,
+            progress=lambda line: print(line, file=sys.stderr, flush=True),
+            stop=stop,
+        )
+    except IngestError as exc:
+        raise CommandError(str(exc)) from None
+    except DatabaseError as exc:
+        raise _database_error(exc) from None
+    except KafkaException as exc:
+        error = exc.args[0] if exc.args else exc
+        raise CommandError(f"kafka: {error.str() if hasattr(error, 'str') else error}") from None
+    except PipelineStepFailed as exc:
+        # A load that failed: dlt's message spans many lines, the cause is in one of them.
+        cause = _database_error(exc.exception) if isinstance(exc.exception, Exception) else exc
+        raise CommandError(f"loading into the warehouse failed: {cause}") from None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    reasons = ", ".join(f"{reason} {count}" for reason, count in report.quarantined.most_common())
+    print(
+        f"kafka: {report.messages} messages of {report.topic} (group {report.group}) "
+        f"in {report.batches} batches, {report.seconds:.1f}s"
+    )
+    print(
+        f"events: {report.events_loaded} loaded, {report.duplicates} duplicates dropped, "
+        f"{report.quarantined_total} quarantined" + (f" ({reasons})" if reasons else "")
+    )
+    for line in report.cleaned_up:
+        print(f"CLEANED UP  {line}")
+    for line in report.resets:
+        print(f"RESET  {line}")
+    lags = " ".join(f"{report.topic}[{p}]={lag.lag}" for p, lag in sorted(report.lag.items()))
+    print(f"lag: {report.total_lag}" + (f" ({lags})" if lags else ""))
+    return 0
+
+
 def generate(args: argparse.Namespace, settings: Settings) -> int:
     from beaconhouse.generate.cli import format_report, options_from_args, run
 

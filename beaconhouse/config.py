@@ -140,6 +140,23 @@ class WarehouseSettings(_Section):
         return _check_identifier(value)
 
 
+#: librdkafka settings the Kafka loader decides itself: its exactly-once design
+#: depends on them (docs/kafka.md), so ``consumer_options`` may not set them.
+KAFKA_LOADER_OWNED_OPTIONS = frozenset(
+    {
+        "bootstrap.servers",
+        "group.id",
+        "enable.auto.commit",
+        "enable.auto.offset.store",
+        "auto.offset.reset",
+        "partition.assignment.strategy",
+        "group.protocol",
+        "enable.partition.eof",
+        "isolation.level",
+    }
+)
+
+
 class KafkaSettings(_Section):
     """The event stream. SASL/TLS options pass through to librdkafka."""
 
@@ -147,10 +164,45 @@ class KafkaSettings(_Section):
     topic: str = "beaconhouse.events"
     group_id: str = "beaconhouse-loader"
     security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    #: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 (MSK: SCRAM-SHA-512), OAUTHBEARER, GSSAPI
     sasl_mechanism: str | None = None
     sasl_username: str | None = None
-    sasl_password: str | None = None
+    sasl_password: str | None = Field(default=None, repr=False)
     ssl_ca_location: str | None = None
+    #: client certificate and key, for brokers that authenticate clients by TLS (mTLS)
+    ssl_certificate_location: str | None = None
+    ssl_key_location: str | None = None
+    ssl_key_password: str | None = Field(default=None, repr=False)
+    #: the loader: messages per batch (``ingest kafka --max-batch``)
+    max_batch_messages: int = Field(default=100_000, ge=1, le=1_000_000)
+    #: a member silent this long leaves the group and its partitions move
+    session_timeout_ms: int = Field(default=45_000, ge=1)
+    heartbeat_interval_ms: int = Field(default=3_000, ge=1)
+    #: a member that does not poll this long (a load stuck longer) leaves the group
+    max_poll_interval_ms: int = Field(default=600_000, ge=1)
+    #: how soon partitions added to the topic are seen (librdkafka's default is 5 min)
+    metadata_refresh_interval_ms: int = Field(default=60_000, ge=1)
+    #: any other librdkafka consumer setting, e.g. {"ssl.endpoint.identification.algorithm" = "none"}
+    consumer_options: dict[str, str | int | float | bool] = Field(default_factory=dict)
+
+    @field_validator("consumer_options")
+    @classmethod
+    def _not_loader_owned(
+        cls, value: dict[str, str | int | float | bool]
+    ) -> dict[str, str | int | float | bool]:
+        owned = sorted(KAFKA_LOADER_OWNED_OPTIONS & set(value))
+        if owned:
+            raise ValueError(
+                f"{', '.join(owned)}: set by the loader itself (exactly-once depends on it); "
+                "use the [kafka] keys or the command's flags"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _heartbeat_within_session(self) -> KafkaSettings:
+        if self.heartbeat_interval_ms >= self.session_timeout_ms:
+            raise ValueError("heartbeat_interval_ms must be below session_timeout_ms")
+        return self
 
 
 class S3Settings(_Section):

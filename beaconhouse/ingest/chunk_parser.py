@@ -59,28 +59,54 @@ def _enricher(settings: Settings) -> Enricher:
     return _ENRICHERS[key]
 
 
-def parse_chunk(files: list[SourceFile], context: ParseContext) -> ParsedChunk:
-    """Read, validate, build and enrich one chunk of files."""
-    settings = context.settings
+def new_event_batch(settings: Settings) -> EventBatch:
+    """An empty batch that checks payloads against the configured sites and time rules.
+
+    Every loader (files, Kafka) starts its batches here, so they validate alike.
+    """
     sites = settings.sites
     site_keys = SiteKeys(
         {s.tracking_id: s.website_id for s in sites}, {s.website_id: s.tracking_id for s in sites}
     )
-    by_domain = {s.domain.lower(): s.website_id for s in sites}
-    domain_of = {s.website_id: s.domain for s in sites}
     time_rules = TimeRules(
         max_future_ms=int(settings.ingest.max_future_skew_hours * 3_600_000),
         max_age_ms=int(settings.ingest.max_event_age_days * 86_400_000),
     )
-    phases = {"read": 0.0, "parse": 0.0, "enrich": 0.0}
-    cpu_started = time.process_time()
-    received_ms = int(time.time() * 1000)
-    batch = EventBatch(site_keys, time_rules)
-    # The payload loop allocates millions of short-lived objects and no cycles; the
-    # cyclic collector would only slow it down.
+    return EventBatch(site_keys, time_rules)
+
+
+def enrich_events(settings: Settings, events: pa.Table) -> pa.Table:
+    """``events`` (from :meth:`EventBatch.to_arrow`) with every enrichment column."""
+    return _enricher(settings).enrich(events)
+
+
+@contextlib.contextmanager
+def cyclic_gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while payloads are decoded.
+
+    The payload loop allocates millions of short-lived objects and no cycles; the
+    cyclic collector would only slow it down.
+    """
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
+        yield
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+
+
+def parse_chunk(files: list[SourceFile], context: ParseContext) -> ParsedChunk:
+    """Read, validate, build and enrich one chunk of files."""
+    settings = context.settings
+    sites = settings.sites
+    by_domain = {s.domain.lower(): s.website_id for s in sites}
+    domain_of = {s.website_id: s.domain for s in sites}
+    phases = {"read": 0.0, "parse": 0.0, "enrich": 0.0}
+    cpu_started = time.process_time()
+    received_ms = int(time.time() * 1000)
+    batch = new_event_batch(settings)
+    with cyclic_gc_paused():
         contents = prefetched(files, settings.s3)
         while True:
             tick = time.monotonic()
@@ -96,11 +122,8 @@ def parse_chunk(files: list[SourceFile], context: ParseContext) -> ParsedChunk:
         tick = time.monotonic()
         events = batch.to_arrow()
         phases["parse"] += time.monotonic() - tick
-    finally:
-        if gc_was_enabled:
-            gc.enable()
     tick = time.monotonic()
-    events = _enricher(settings).enrich(events)
+    events = enrich_events(settings, events)
     phases["enrich"] += time.monotonic() - tick
     # CPU seconds of the whole process while it parsed (prefetch threads included): on a
     # busy machine a better guide than the phases' wall-clock seconds.

@@ -31,7 +31,7 @@ from beaconhouse.ingest.files_pipeline import (
     require_sites,
     select_files,
 )
-from beaconhouse.ingest.loading import TABLES, with_load_id
+from beaconhouse.ingest.loading import BATCH_ID_TABLES, TABLES, with_load_id
 
 #: the dlt resource that writes raw.events, raw.events_quarantine and raw.ingest_counters
 RESOURCE_NAME = "raw_layer"
@@ -76,12 +76,11 @@ def landing_files_source(
         for parsed, batch in prepared_chunks(
             settings, plan.new, client, loading_ids, counts, default_site=default_site, workers=workers
         ):
-            if batch.events.num_rows:
-                yield dlt.mark.with_table_name(with_load_id(batch.events), TABLES["events"])
-            if batch.quarantine.num_rows:
-                yield dlt.mark.with_table_name(with_load_id(batch.quarantine), TABLES["quarantine"])
-            if batch.counters.num_rows:
-                yield dlt.mark.with_table_name(batch.counters, TABLES["counters"])
+            tables = {"events": batch.events, "quarantine": batch.quarantine, "counters": batch.counters}
+            for kind, table in tables.items():
+                if table.num_rows:
+                    rows = with_load_id(table) if kind in BATCH_ID_TABLES else table
+                    yield dlt.mark.with_table_name(rows, TABLES[kind])
             # Committed with the load package, and only with it.
             state.setdefault("files", {}).update(loaded_files_state(parsed.files))
             extracted.extend(batch.events["event_id"].chunks)

@@ -9,6 +9,7 @@ Tables are the pre-existing ``raw.events``, ``raw.events_quarantine`` and
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +18,9 @@ import pyarrow as pa
 from beaconhouse.config import Settings
 
 TABLES = {"events": "events", "quarantine": "events_quarantine", "counters": "ingest_counters"}
-#: the batches whose rows carry ``ingest_batch_id``
-BATCH_ID_TABLES = frozenset({"events", "quarantine"})
+#: the batches whose rows carry ``ingest_batch_id`` (all: a Kafka batch that never
+#: committed is removed by it, counters included; docs/kafka.md)
+BATCH_ID_TABLES = frozenset({"events", "quarantine", "counters"})
 
 
 def with_load_id(table: pa.Table) -> pa.Table:
@@ -85,8 +87,13 @@ class RawLoader:
         quarantine: pa.Table,
         counters: pa.Table,
         state_updates: dict[str, dict[str, Any]],
+        before_load: Callable[[str], None] | None = None,
     ) -> Any:
-        """Load the three batches and merge ``state_updates`` into the source state."""
+        """Load the three batches and merge ``state_updates`` into the source state.
+
+        ``before_load(load_id)`` runs once the load package exists and before any of
+        its rows is sent: the Kafka loader records there which batch is on its way.
+        """
         import dlt
 
         batches = {"events": events, "quarantine": quarantine, "counters": counters}
@@ -109,6 +116,14 @@ class RawLoader:
         def landing() -> Any:
             return [resource(kind, table) for kind, table in batches.items()]
 
-        info = self.pipeline.run(landing())
+        if before_load is None:
+            info = self.pipeline.run(landing())
+        else:
+            # run() in its steps, so that the load id is known before the load starts.
+            extracted = self.pipeline.extract(landing())
+            self.pipeline.normalize()
+            for load_id in extracted.loads_ids:
+                before_load(load_id)
+            info = self.pipeline.load()
         info.raise_on_failed_jobs()
         return info
