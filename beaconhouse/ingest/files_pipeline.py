@@ -224,7 +224,9 @@ def ingest_files(
     for file in plan.changed:
         say(f"changed after loading: {file.path} ({'reloading' if reload_changed else 'skipped'})")
     say(f"{len(files)} files: {len(plan.new)} to load, {len(plan.unchanged)} already loaded")
-    loads = LoadQueue()
+    # One load at a time and none waiting: each held batch costs ~100 MB (5M-event runs
+    # stay under 1 GB); parsing and dedup of the next chunk still overlap the load.
+    loads = LoadQueue(max_waiting=0)
     try:
         for parsed, batch in prepared_chunks(
             settings,
