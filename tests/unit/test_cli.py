@@ -20,6 +20,12 @@ def run(*args, env=None):
         (["warehouse", "explode"], "invalid choice: 'explode'"),
         (["nonsense"], "invalid choice"),
         ([], "the following arguments are required"),
+        (["transform", "build", "--from", "2026-13-01"], "invalid date '2026-13-01'"),
+        (
+            ["transform", "build", "--from", "2026-10-20", "--to", "2026-10-19"],
+            "--from 2026-10-20 is after --to 2026-10-19",
+        ),
+        (["sites"], "the following arguments are required"),
     ],
 )
 def test_bad_arguments_get_one_line(args, expected):
