@@ -236,6 +236,8 @@ def transform_build(args: argparse.Namespace, settings: Settings) -> int:
         max_date=args.max_date,
         select=args.select,
         full_refresh=args.full_refresh,
+        # unit tests check the code, not the data: CI runs them (make test)
+        extra=["--exclude-resource-type", "unit_test"],
     )
     result = run_dbt(settings, command)
     if result.returncode != 0:

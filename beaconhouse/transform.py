@@ -49,11 +49,18 @@ def dbt_environment(settings: Settings, base: Mapping[str, str] | None = None) -
     return env
 
 
-def build_vars(min_date: dt.date | None = None, max_date: dt.date | None = None) -> str:
-    """The ``--vars`` of a build window (site-local days, inclusive); '{}' for all days."""
+def build_vars(
+    min_date: dt.date | None = None,
+    max_date: dt.date | None = None,
+    extra: Mapping[str, object] | None = None,
+) -> str:
+    """The ``--vars`` of a build window (site-local days, inclusive) and ``extra`` vars."""
     if min_date and max_date and min_date > max_date:
         raise ValueError(f"the window starts ({min_date}) after it ends ({max_date})")
-    window = {name: day.isoformat() for name, day in (("min_date", min_date), ("max_date", max_date)) if day}
+    window: dict[str, object] = dict(extra or {})
+    window.update(
+        {name: day.isoformat() for name, day in (("min_date", min_date), ("max_date", max_date)) if day}
+    )
     return json.dumps(window)
 
 
@@ -64,12 +71,14 @@ def dbt_command(
     max_date: dt.date | None = None,
     select: Sequence[str] = (),
     full_refresh: bool = False,
+    variables: Mapping[str, object] | None = None,
     extra: Sequence[str] = (),
 ) -> list[str]:
-    """The argument list of one dbt invocation on the project."""
-    args = [dbt_executable(), command, "--project-dir", str(DBT_PROJECT_DIR)]
-    if min_date or max_date:
-        args += ["--vars", build_vars(min_date, max_date)]
+    """The argument list of one dbt invocation on the project (``command`` may be two
+    words: ``docs generate``, ``source freshness``)."""
+    args = [dbt_executable(), *command.split(), "--project-dir", str(DBT_PROJECT_DIR)]
+    if min_date or max_date or variables:
+        args += ["--vars", build_vars(min_date, max_date, variables)]
     if select:
         args += ["--select", *select]
     if full_refresh:
