@@ -1,14 +1,13 @@
-{#-
-  Rule 3 of int_events_sessionised: the event has a source and it differs from the
-  current session's, which is the source of the segment's latest earlier sourced
-  event (previous_sourced), or none when there is none since segment_start.
--#}
-{% macro is_source_change(segment_start) -%}
-(
-    source_key != ''
-    and not (
-        (previous_sourced.1, previous_sourced.2) >= {{ segment_start }}
-        and previous_sourced.3 = source_key
-    )
-)
+{#- Array helpers of int_events_sessionised, where a visitor's day is a set of arrays. -#}
+
+{#- Forward fill: each element becomes the latest non-zero element at or before it
+    (the latest session or segment start, as an index). -#}
+{% macro array_carry_forward(array) -%}
+arrayFill(x -> x != 0, {{ array }})
+{%- endmacro %}
+
+
+{#- The array shifted right by one: element i is the previous element (0 for the first). -#}
+{% macro array_previous(array) -%}
+arrayPushFront(arrayPopBack({{ array }}), 0)
 {%- endmacro %}

@@ -20,21 +20,30 @@
   Sessions never cross a site-local midnight, so one day's sessions need only that
   day's events: each run rebuilds whole days, self-contained.
 
+  Each visitor's day is one group: its events, sorted by (client_ts, event_id), go
+  into arrays and the rules run over them as array functions, in linear passes
+  (arrayFill carries the latest session or segment start forward). That is several
+  times faster in ClickHouse than the same logic in window functions, whose cost is
+  per partition, and a visitor's day has only a handful of events. The session
+  assignment is then joined back to the events by event_id.
+
   Rule 3 compares with the source of the session's first event, which depends on
   where earlier sessions started. Within a stretch of activity that rules 1, 2 and 4
   do not cut (a "segment"), every sourced event either started the current session or
-  matched its source, so the session's source is that of the segment's latest sourced
-  event (none if there is none yet): a window function, no recursion. Rule 4 is
-  applied in a second pass: a session of 24 hours or more can start only in the first
-  hour of a 25-hour day, so at most one event per visitor and day is cut by it, and
-  the first pass is exact up to that event.
+  matched its source, so the session's source is that of the segment's latest earlier
+  sourced event (none if there is none yet). Rule 4 is applied in a second pass: a
+  session of 24 hours or more can start only in the first hour of a 25-hour day, so
+  at most one event per visitor and day is cut by it, and the first pass is exact up
+  to that event; the second pass cuts there and compares sources again.
+
+  Page views also learn their place in the session here (the marts' entrances, exits
+  and time on page), from the same arrays.
 
   Bots of sites with bot_filtering are sessionised apart (is_excluded_bot is in the
   window's partition), so they never touch a person's sessions; the marts drop them.
 -#}
 {%- set timeout_ms = var('session_timeout_minutes') | int * 60000 -%}
 {%- set max_session_ms = 24 * 3600 * 1000 -%}
-{%- set visitor_day = 'partition by website_id, visitor_id, local_date, is_excluded_bot order by ts_ms, event_key' -%}
 with
 
 events as (
@@ -104,9 +113,6 @@ keyed as (
 
     select
         *,
-        toUnixTimestamp64Milli(client_ts) as ts_ms,
-        -- ties in time are broken by the id's text, as the truth does
-        toString(event_id) as event_key,
         lower(referrer_host) as referrer_host_lower,
         if(startsWith(referrer_host_lower, 'www.'), substring(referrer_host_lower, 5), referrer_host_lower)
             as referrer_host_bare,
@@ -126,87 +132,107 @@ keyed as (
 
 ),
 
-ordered as (
+-- One row per visitor and site-local day: its events in order, as arrays.
+visitor_days as (
 
     select
-        *,
-        row_number() over visitor_day as event_number,
-        lagInFrame(ts_ms, 1, 0) over visitor_day as previous_ts_ms,
-        -- the latest earlier event with a source: (time, id, source)
-        anyLastIf((ts_ms, event_key, source_key), source_key != '') over visitor_day_before
-            as previous_sourced
+        website_id,
+        visitor_id,
+        local_date,
+        is_excluded_bot,
+        -- ties in time are broken by the id's text, as the truth does
+        arraySort(
+            e -> (e.1, e.2),
+            groupArray((toUnixTimestamp64Milli(client_ts), toString(event_id), source_key, event_id,
+                        event_type = 'pageview'))
+        ) as ordered,
+        arrayMap(e -> e.1, ordered) as ts,
+        arrayMap(e -> e.3, ordered) as source,
+        arrayMap(e -> e.5, ordered) as is_pageview,
+        arrayEnumerate(ordered) as position
 
     from keyed
-    window
-        visitor_day as ({{ visitor_day }} rows between unbounded preceding and current row),
-        visitor_day_before as ({{ visitor_day }} rows between unbounded preceding and 1 preceding)
+    group by website_id, visitor_id, local_date, is_excluded_bot
 
 ),
 
--- Pass 1: the day and inactivity cut segments; a new source cuts sessions in them.
-segmented as (
+cut as (
 
     select
         *,
-        event_number = 1 as is_day_start,
-        ts_ms - previous_ts_ms > {{ timeout_ms }} as is_after_inactivity,
-        anyLastIf((ts_ms, event_key), is_day_start or is_after_inactivity) over visitor_day as segment_start
+        -- rules 1 and 2: the day's first event, or more than the timeout since the last
+        arrayMap((t, p, i) -> i = 1 or t - p > {{ timeout_ms }}, ts, {{ array_previous('ts') }}, position)
+            as is_gap_start,
+        -- the latest sourced event before each one (0: none)
+        {{ array_previous(array_carry_forward("arrayMap((s, i) -> if(s != '', i, 0), source, position)")) }} as sourced_before,
+        -- pass 1: segments cut by rules 1 and 2; rule 3 inside them
+        {{ array_carry_forward('arrayMap((g, i) -> if(g, i, 0), is_gap_start, position)') }} as segment_start,
+        arrayMap(
+            (s, b, g) -> s != '' and not (b >= g and source[b] = s), source, sourced_before, segment_start
+        ) as is_source_change_first_pass,
+        {{ array_carry_forward('arrayMap((g, c, i) -> if(g or c, i, 0), is_gap_start, is_source_change_first_pass, position)') }}
+            as session_start_first_pass,
+        -- rule 4: the first event 24 hours or more after its (pass 1) session's start
+        arrayMap(
+            (t, p, f) -> t - ts[f] >= {{ max_session_ms }} and p - ts[f] < {{ max_session_ms }},
+            ts, {{ array_previous('ts') }}, session_start_first_pass
+        ) as is_after_max_duration,
+        -- pass 2: segments also cut by rule 4; rule 3 again
+        {{ array_carry_forward('arrayMap((g, c, i) -> if(g or c, i, 0), is_gap_start, is_after_max_duration, position)') }}
+            as capped_segment_start,
+        arrayMap(
+            (s, b, g) -> s != '' and not (b >= g and source[b] = s), source, sourced_before, capped_segment_start
+        ) as is_source_change,
+        arrayMap((g, m, c) -> g or m or c, is_gap_start, is_after_max_duration, is_source_change)
+            as is_session_start,
+        arrayCumSum(arrayMap(x -> toUInt32(x), is_session_start)) as session_numbers,
+        {{ array_carry_forward('arrayMap((s, i) -> if(s, i, 0), is_session_start, position)') }} as session_first,
+        -- page views: their number in the session, the session's count, the next one
+        arrayCumSum(arrayMap(x -> toUInt32(x), is_pageview)) as pageviews_so_far,
+        arrayMap(f -> pageviews_so_far[f] - toUInt32(is_pageview[f]), session_first) as pageviews_before_session,
+        arrayReverseFill(x -> x != 0, arrayMap((v, i) -> if(v, i, 0), is_pageview, position)) as pageview_from,
+        arrayPushBack(arrayPopFront(pageview_from), 0) as next_pageview
 
-    from ordered
-    window visitor_day as ({{ visitor_day }} rows between unbounded preceding and current row)
+    from visitor_days
 
 ),
 
-first_pass as (
+sessions as (
 
     select
-        *,
-        {{ is_source_change('segment_start') }} as is_source_change_first_pass,
-        anyLastIf(ts_ms, is_day_start or is_after_inactivity or is_source_change_first_pass) over visitor_day
-            as session_start_ms_first_pass
+        event.4 as event_id,
+        session_number,
+        toUInt32(position - first + 1) as session_event_number,
+        starts as is_session_start,
+        toLowCardinality(multiIf(
+            starts and position = 1, 'first_of_day',
+            gap_start, 'inactivity',
+            after_max_duration, 'max_duration',
+            source_change, 'traffic_source',
+            ''
+        )) as session_start_reason,
+        ordered[first].4 as session_id,
+        fromUnixTimestamp64Milli(ts[first], 'UTC') as session_started_at,
+        if(pageview, pageviews_so_far[position] - pageviews_before_session[position], 0)
+            as session_pageview_number,
+        if(
+            pageview and next_view != 0 and session_numbers[next_view] = session_number,
+            toUInt64(ts[next_view] - ts[position]),
+            null
+        ) as time_on_page_ms
 
-    from segmented
-    window visitor_day as ({{ visitor_day }} rows between unbounded preceding and current row)
-
-),
-
--- Pass 2: the 24-hour cap also cuts segments, and sources are compared again.
-capped as (
-
-    select
-        *,
-        ts_ms - session_start_ms_first_pass >= {{ max_session_ms }}
-            and previous_ts_ms - session_start_ms_first_pass < {{ max_session_ms }} as is_after_max_duration,
-        anyLastIf((ts_ms, event_key), is_day_start or is_after_inactivity or is_after_max_duration)
-            over visitor_day as capped_segment_start
-
-    from first_pass
-    window visitor_day as ({{ visitor_day }} rows between unbounded preceding and current row)
-
-),
-
-flagged as (
-
-    select
-        *,
-        {{ is_source_change('capped_segment_start') }} as is_source_change,
-        is_day_start or is_after_inactivity or is_after_max_duration or is_source_change as is_session_start
-
-    from capped
-
-),
-
-numbered as (
-
-    select
-        *,
-        toUInt32(sum(toUInt32(is_session_start)) over visitor_day) as session_number,
-        anyLastIf(event_id, is_session_start) over visitor_day as session_id,
-        anyLastIf(client_ts, is_session_start) over visitor_day as session_started_at,
-        anyLastIf(event_number, is_session_start) over visitor_day as session_first_event_number
-
-    from flagged
-    window visitor_day as ({{ visitor_day }} rows between unbounded preceding and current row)
+    from cut
+    array join
+        ordered as event,
+        position,
+        is_gap_start as gap_start,
+        is_after_max_duration as after_max_duration,
+        is_source_change as source_change,
+        is_session_start as starts,
+        session_numbers as session_number,
+        session_first as first,
+        is_pageview as pageview,
+        next_pageview as next_view
 
 ),
 
@@ -214,64 +240,61 @@ final as (
 
     select
         -- identity
-        event_id,
-        website_id,
-        visitor_id,
-        user_id,
+        keyed.event_id as event_id,
+        keyed.website_id as website_id,
+        keyed.visitor_id as visitor_id,
+        keyed.user_id as user_id,
 
         -- session
-        session_id,
-        session_number,
-        toUInt32(event_number - session_first_event_number + 1) as session_event_number,
-        is_session_start,
-        toLowCardinality(multiIf(
-            is_day_start, 'first_of_day',
-            is_after_inactivity, 'inactivity',
-            is_after_max_duration, 'max_duration',
-            is_source_change, 'traffic_source',
-            ''
-        )) as session_start_reason,
-        session_started_at,
+        sessions.session_id as session_id,
+        sessions.session_number as session_number,
+        sessions.session_event_number as session_event_number,
+        sessions.is_session_start as is_session_start,
+        sessions.session_start_reason as session_start_reason,
+        sessions.session_started_at as session_started_at,
+        toUInt32(sessions.session_pageview_number) as session_pageview_number,
+        sessions.time_on_page_ms as time_on_page_ms,
 
         -- time
-        client_ts,
-        local_ts,
-        local_date,
-        loaded_at,
+        keyed.client_ts as client_ts,
+        keyed.local_ts as local_ts,
+        keyed.local_date as local_date,
+        keyed.loaded_at as loaded_at,
 
         -- what happened
-        event_type,
-        event_category,
-        event_action,
-        event_label,
-        event_value,
+        keyed.event_type as event_type,
+        keyed.event_category as event_category,
+        keyed.event_action as event_action,
+        keyed.event_label as event_label,
+        keyed.event_value as event_value,
 
         -- page and attribution
-        page_host,
-        page_path,
-        page_title,
-        referrer_host,
-        traffic_source,
-        traffic_medium,
-        traffic_campaign,
-        traffic_channel,
+        keyed.page_host as page_host,
+        keyed.page_path as page_path,
+        keyed.page_title as page_title,
+        keyed.referrer_host as referrer_host,
+        keyed.traffic_source as traffic_source,
+        keyed.traffic_medium as traffic_medium,
+        keyed.traffic_campaign as traffic_campaign,
+        keyed.traffic_channel as traffic_channel,
 
         -- device and place
-        device_type,
-        browser_name,
-        os_name,
-        country_code,
+        keyed.device_type as device_type,
+        keyed.browser_name as browser_name,
+        keyed.os_name as os_name,
+        keyed.country_code as country_code,
 
         -- ecommerce
-        transaction_id,
-        revenue,
-        currency,
+        keyed.transaction_id as transaction_id,
+        keyed.revenue as revenue,
+        keyed.currency as currency,
 
         -- quality
-        is_bot,
-        is_excluded_bot
+        keyed.is_bot as is_bot,
+        keyed.is_excluded_bot as is_excluded_bot
 
-    from numbered
+    from keyed
+    inner join sessions on sessions.event_id = keyed.event_id
 
 )
 
