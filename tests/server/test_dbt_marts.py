@@ -24,6 +24,7 @@ import pytest
 from beaconhouse.config import Settings
 from beaconhouse.generate.cli import GenerateOptions
 from beaconhouse.generate.cli import run as generate
+from beaconhouse.generate.sites import sites_toml
 from beaconhouse.ingest.files_pipeline import ingest_files
 from beaconhouse.site_metadata import sync_sites
 from beaconhouse.transform import dbt_command, run_dbt
@@ -411,21 +412,9 @@ def run_cli(built: Built, *args: str) -> subprocess.CompletedProcess[str]:
     config = built.tmp / "beaconhouse.toml"
     wh = built.settings.warehouse
     config.write_text(
-        "[warehouse]\n"
-        + "".join(
-            f'{key} = "{value}"\n'
-            for key, value in (
-                ("url", wh.url),
-                ("raw_database", wh.raw_database),
-                ("meta_database", wh.meta_database),
-                ("marts_database", wh.marts_database),
-            )
-        )
-        + "".join(
-            f"\n[[sites]]\nwebsite_id = {s.website_id}\ndomain = {json.dumps(s.domain)}\n"
-            f"timezone = {json.dumps(s.timezone)}\n"
-            for s in built.settings.sites
-        )
+        f'[warehouse]\nurl = "{wh.url}"\nraw_database = "{wh.raw_database}"\n'
+        f'meta_database = "{wh.meta_database}"\nmarts_database = "{wh.marts_database}"\n\n'
+        + sites_toml(built.settings.sites)
     )
     return subprocess.run(
         [sys.executable, "-m", "beaconhouse", "--config", str(config), *args],
@@ -445,7 +434,10 @@ def test_docs_generate_and_source_freshness(built):
     assert "PASS freshness of raw.events" in freshness
 
 
-def test_cli_builds_one_day_without_unit_tests_and_checks_the_sync(built):
+def test_cli_syncs_then_builds_one_day_without_unit_tests(built):
+    synced = run_cli(built, "sites", "sync")
+    assert synced.returncode == 0, synced.stderr
+    assert synced.stdout.startswith("synced 3 sites, 5 goals, 3 time zones")
     result = run_cli(built, "transform", "build", "--from", str(START), "--to", str(START))
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     assert "Completed successfully" in result.stdout

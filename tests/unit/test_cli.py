@@ -57,3 +57,11 @@ def test_unreachable_warehouse_gets_one_line(tmp_path):
     assert result.returncode == 1
     assert "cannot reach the warehouse at http://127.0.0.1:9" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_sites_sync_without_sites_says_so_in_one_line(tmp_path):
+    config = tmp_path / "empty.toml"
+    config.write_text("")
+    result = run("--config", str(config), "sites", "sync")
+    assert result.returncode == 1
+    assert result.stderr.strip() == "error: no [[sites]] configured: there is nothing to sync"
