@@ -33,21 +33,31 @@
 
 
 {#-
-  on-run-end: record the days this run rebuilt, but only when it rebuilt the event
-  table and every model it ran succeeded; after a failure the marts of the window
-  are not all current, and the days must stay "not built" to be rerun.
+  on-run-end: record the days this run rebuilt, but only when it rebuilt every
+  incremental model (the daily partitions: int_events_sessionised and everything built
+  from it) and each succeeded. After a failure, or a run of only some of them, the
+  window's marts are not all current, and the days must not look freshly built.
 -#}
 {% macro record_day_builds(results) -%}
-  {%- if not execute -%}
+  {#- only commands that build: compile, test and docs run the hook too -#}
+  {%- if not execute or flags.WHICH not in ('run', 'build', 'retry') -%}
     {{ return('') }}
   {%- endif -%}
-  {%- set ns = namespace(events_relation=none, failed=false) -%}
+  {%- set ns = namespace(events_relation=none, failed=false, built=[]) -%}
   {%- for result in results if result.node.resource_type == 'model' -%}
     {%- if result.status != 'success' -%}
       {%- set ns.failed = true -%}
-    {%- elif result.node.name == 'int_events_sessionised' -%}
-      {%- set ns.events_relation = result.node.relation_name -%}
+    {%- else -%}
+      {%- do ns.built.append(result.node.name) -%}
+      {%- if result.node.name == 'int_events_sessionised' -%}
+        {%- set ns.events_relation = result.node.relation_name -%}
+      {%- endif -%}
     {%- endif -%}
+  {%- endfor -%}
+  {%- for node in graph.nodes.values()
+        if node.resource_type == 'model' and node.config.materialized == 'incremental'
+           and node.name not in ns.built -%}
+    {%- set ns.failed = true -%}
   {%- endfor -%}
   {%- if ns.events_relation is none or ns.failed -%}
     {{ return('') }}
