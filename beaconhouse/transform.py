@@ -15,10 +15,11 @@ import subprocess
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from beaconhouse.config import Settings
+from beaconhouse.config import Settings, Site
 
 #: the dbt project, beside the package in the repository (as sql/ is)
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[1] / "dbt_project"
@@ -136,6 +137,14 @@ def synced_sites_differ(client: Any, settings: Settings) -> list[str]:
     ).result_rows
     synced = {int(r[0]): (r[1], r[2], bool(r[3])) for r in rows}
     configured = {s.website_id: (s.domain, s.timezone, s.bot_filtering) for s in settings.sites}
+    goal_rows = client.query(
+        "SELECT website_id, goal_name, kind, page_path, match_type, event_category, event_action, "
+        f"event_label, min_duration_seconds, min_pageviews, goal_value FROM `{meta}`.site_goals "
+        f"WHERE synced_at = (SELECT max(synced_at) FROM `{meta}`.sites)"
+    ).result_rows
+    synced_goals: dict[int, set[tuple[Any, ...]]] = {}
+    for website_id, *goal in goal_rows:
+        synced_goals.setdefault(int(website_id), set()).add((*goal[:-1], Decimal(goal[-1])))
     problems = []
     for website_id in sorted(configured.keys() | synced.keys()):
         if website_id not in synced:
@@ -144,4 +153,24 @@ def synced_sites_differ(client: Any, settings: Settings) -> list[str]:
             problems.append(f"site {website_id} is synced but no longer configured")
         elif synced[website_id] != configured[website_id]:
             problems.append(f"site {website_id} changed since the last sync")
+        elif synced_goals.get(website_id, set()) != _goals(settings.site(website_id)):
+            problems.append(f"the goals of site {website_id} changed since the last sync")
     return problems
+
+
+def _goals(site: Site) -> set[tuple[Any, ...]]:
+    return {
+        (
+            goal.name,
+            goal.kind,
+            goal.page_path,
+            goal.match,
+            goal.event_category,
+            goal.event_action,
+            goal.event_label,
+            goal.min_duration_seconds,
+            goal.min_pageviews,
+            Decimal(str(goal.value)).quantize(Decimal("0.0001")),
+        )
+        for goal in site.goals
+    }

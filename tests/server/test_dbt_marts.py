@@ -444,16 +444,25 @@ def test_cli_syncs_then_builds_one_day_without_unit_tests(built):
     assert "unit_test" not in result.stdout
     assert "OK created sql incremental model" in result.stdout
 
-    # A site the warehouse has not been told about: the build refuses, in one line.
+    # A goal or a site the warehouse has not been told about: the build refuses, in one line.
     config = built.tmp / "beaconhouse.toml"
-    config.write_text(config.read_text() + '\n[[sites]]\nwebsite_id = 9\ndomain = "new.example"\n')
-    refused = subprocess.run(
-        [sys.executable, "-m", "beaconhouse", "--config", str(config), "transform", "build"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert refused.returncode == 1
-    assert refused.stderr.strip() == (
-        "error: site 9 is not synced: run `beaconhouse sites sync` before building the marts"
-    )
+    synced_config = config.read_text()
+    assert "value = 5.0\n" in synced_config
+    for changed, message in (
+        (
+            synced_config.replace("value = 5.0\n", "value = 6.0\n"),
+            "the goals of site 1 changed since the last sync",
+        ),
+        (synced_config + '\n[[sites]]\nwebsite_id = 9\ndomain = "new.example"\n', "site 9 is not synced"),
+    ):
+        config.write_text(changed)
+        refused = subprocess.run(
+            [sys.executable, "-m", "beaconhouse", "--config", str(config), "transform", "build"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert refused.returncode == 1
+        assert refused.stderr.strip() == (
+            f"error: {message}: run `beaconhouse sites sync` before building the marts"
+        )
