@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-unit test-server bench lint format typecheck clean
+.PHONY: install demo test test-unit test-server bench lint format typecheck clean dbt-docs
 
 install: $(STAMP)
 
@@ -33,6 +33,11 @@ test-server: install
 
 bench: install
 	$(PY) -m bench
+
+# dbt's documentation site (target/index.html, catalog.json) from the warehouse that
+# BEACONHOUSE_WAREHOUSE__URL names (default: the embedded one on 127.0.0.1:8123)
+dbt-docs: install
+	cd dbt_project && DBT_PROFILES_DIR=. ../$(VENV)/bin/dbt docs generate
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 from collections.abc import Callable
 
 
@@ -35,3 +36,11 @@ def positive_float(what: str) -> Callable[[str], float]:
         return number
 
     return parse
+
+
+def iso_date(value: str) -> dt.date:
+    """An argparse ``type`` accepting a calendar date, YYYY-MM-DD."""
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid date {value!r}: expected YYYY-MM-DD") from None

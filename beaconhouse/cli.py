@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from beaconhouse.arguments import bounded_int, positive_float
+from beaconhouse.arguments import bounded_int, iso_date, positive_float
 from beaconhouse.config import ConfigError, Settings, load_settings
 
 
@@ -105,6 +105,21 @@ def build_parser() -> argparse.ArgumentParser:
         "(a new or reset broker or topic); without it that stops the loader",
     )
 
+    sites = commands.add_parser("sites", help="the configured sites, as dbt sees them")
+    st = sites.add_subparsers(dest="sites_command", required=True, parser_class=_Parser)
+    st.add_parser("sync", help="publish [[sites]] (time zones, goals) to the warehouse for the marts")
+
+    transform = commands.add_parser("transform", help="build the marts with dbt")
+    tr = transform.add_subparsers(dest="transform_command", required=True, parser_class=_Parser)
+    build = tr.add_parser("build", help="dbt build: models and tests, for a window of site-local days")
+    build.add_argument("--from", dest="min_date", type=iso_date, help="first site-local day (YYYY-MM-DD)")
+    build.add_argument("--to", dest="max_date", type=iso_date, help="last site-local day (YYYY-MM-DD)")
+    build.add_argument("--select", nargs="+", default=[], help="dbt selection (default: everything)")
+    build.add_argument(
+        "--full-refresh", action="store_true", help="recreate the tables (give no window to keep history)"
+    )
+    tr.add_parser("late-days", help="site-local days whose marts miss data that arrived since their build")
+
     events = commands.add_parser("events", help="the event contract")
     ev = events.add_subparsers(dest="events_command", required=True, parser_class=_Parser)
     ev.add_parser("schema", help="print the contract's JSON Schema (schemas/event.v1.schema.json)")
@@ -117,6 +132,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``beaconhouse`` console script."""
     try:
         args = build_parser().parse_args(argv)
+        _check_arguments(args)
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -146,6 +162,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
+def _check_arguments(args: argparse.Namespace) -> None:
+    """What argparse cannot check alone: arguments that must agree."""
+    min_date, max_date = getattr(args, "min_date", None), getattr(args, "max_date", None)
+    if min_date and max_date and min_date > max_date:
+        raise UsageError(f"beaconhouse transform build: --from {min_date} is after --to {max_date}")
+
+
 class CommandError(Exception):
     """A command could not do its job; the message is one line."""
 
@@ -168,6 +191,14 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         if args.ingest_command == "kafka":
             return commands.ingest_kafka(args, settings)
         return commands.ingest_files(args, settings)
+    if args.command == "sites":
+        return commands.sites_sync(args, settings)
+    if args.command == "transform":
+        handler = {
+            "build": commands.transform_build,
+            "late-days": commands.transform_late_days,
+        }[args.transform_command]
+        return handler(args, settings)
     if args.command == "events":
         return commands.events_schema(args, settings)
     if args.command == "demo":

@@ -248,3 +248,77 @@ def events_schema(args: argparse.Namespace, settings: Settings) -> int:
 
     print(json.dumps(json_schema(), indent=2, sort_keys=True))
     return 0
+
+
+def sites_sync(args: argparse.Namespace, settings: Settings) -> int:
+    from clickhouse_connect.driver.exceptions import DatabaseError
+
+    from beaconhouse.site_metadata import SyncError, sync_sites
+
+    if not settings.sites:
+        raise CommandError("no [[sites]] configured: there is nothing to sync")
+    client = _client(settings)
+    try:
+        report = sync_sites(client, settings)
+    except SyncError as exc:
+        raise CommandError(str(exc)) from None
+    except DatabaseError as exc:
+        error = _database_error(exc)
+        if "UNKNOWN_TABLE" in str(error) or "UNKNOWN_DATABASE" in str(error):
+            raise CommandError(
+                f"{error} (run `beaconhouse warehouse migrate` first: V0005 creates the site tables)"
+            ) from None
+        raise error from None
+    print(
+        f"synced {report.sites} sites, {report.goals} goals, {report.timezones} time zones "
+        f"({report.offset_periods} offset periods) at {report.synced_at.isoformat(timespec='milliseconds')}"
+    )
+    return 0
+
+
+def transform_build(args: argparse.Namespace, settings: Settings) -> int:
+    from clickhouse_connect.driver.exceptions import DatabaseError
+
+    from beaconhouse.transform import dbt_command, run_dbt, synced_sites_differ
+
+    try:
+        problems = synced_sites_differ(_client(settings), settings)
+    except DatabaseError as exc:
+        raise _database_error(exc) from None
+    if problems:
+        raise CommandError(f"{problems[0]}: run `beaconhouse sites sync` before building the marts")
+    command = dbt_command(
+        "build",
+        min_date=args.min_date,
+        max_date=args.max_date,
+        select=args.select,
+        full_refresh=args.full_refresh,
+        # unit tests check the code, not the data: CI runs them (make test)
+        extra=["--exclude-resource-type", "unit_test"],
+    )
+    result = run_dbt(settings, command)
+    if result.returncode != 0:
+        raise CommandError(f"dbt build failed (exit code {result.returncode}); its output is above")
+    return 0
+
+
+def transform_late_days(args: argparse.Namespace, settings: Settings) -> int:
+    from clickhouse_connect.driver.exceptions import DatabaseError
+
+    from beaconhouse.transform import late_days
+
+    try:
+        days = late_days(_client(settings), settings)
+    except DatabaseError as exc:
+        raise _database_error(exc) from None
+    if not days:
+        print("every built day is current")
+        return 0
+    for day in days:
+        print(
+            f"{day.local_date}  site {day.website_id}  {day.reason}: raw {day.raw_events} events, "
+            f"built from {day.built_events}"
+        )
+    first, last = days[0].local_date, max(d.local_date for d in days)
+    print(f"rebuild with: beaconhouse transform build --from {first} --to {last}")
+    return 0

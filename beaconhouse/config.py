@@ -251,6 +251,50 @@ class IngestSettings(_Section):
         return value
 
 
+class Goal(_Section):
+    """A conversion goal of a site, in one of four kinds (as in the seed's goals).
+
+    A session converts at most once per goal:
+
+    - ``destination``: it views a page whose path matches ``page_path`` (``match``:
+      ``exact``, ``prefix`` or ``regex``, RE2 syntax as ClickHouse's ``match()``);
+    - ``event``: it has an event whose category, action and label equal the ones given
+      (an empty one matches anything; at least one is required);
+    - ``duration``: it lasts at least ``min_duration_seconds``;
+    - ``pages_per_session``: it has at least ``min_pageviews`` page views.
+    """
+
+    name: str = Field(min_length=1, max_length=200)
+    kind: Literal["destination", "event", "duration", "pages_per_session"]
+    page_path: str = ""
+    match: Literal["exact", "prefix", "regex"] = "exact"
+    event_category: str = ""
+    event_action: str = ""
+    event_label: str = ""
+    min_duration_seconds: int = Field(default=0, ge=0)
+    min_pageviews: int = Field(default=0, ge=0)
+    #: what one conversion is worth, in the site's currency
+    value: float = Field(default=0.0, ge=0.0)
+
+    @model_validator(mode="after")
+    def _kind_has_its_condition(self) -> Goal:
+        if self.kind == "destination":
+            if not self.page_path:
+                raise ValueError("a destination goal needs page_path")
+            if self.match == "regex":
+                try:
+                    re.compile(self.page_path)
+                except re.error as exc:
+                    raise ValueError(f"page_path is not a regular expression: {exc}") from None
+        elif self.kind == "event" and not (self.event_category or self.event_action or self.event_label):
+            raise ValueError("an event goal needs event_category, event_action or event_label")
+        elif self.kind == "duration" and self.min_duration_seconds < 1:
+            raise ValueError("a duration goal needs min_duration_seconds of 1 or more")
+        elif self.kind == "pages_per_session" and self.min_pageviews < 1:
+            raise ValueError("a pages_per_session goal needs min_pageviews of 1 or more")
+        return self
+
+
 class Site(_Section):
     """A tracked website, modelled on the seed's ``websites`` table."""
 
@@ -263,6 +307,17 @@ class Site(_Section):
     bot_filtering: bool = True
     ip_anonymization: bool = True
     sampling_rate: float = Field(default=1.0, gt=0.0, le=1.0)
+    #: conversion goals, reported by the marts (``beaconhouse sites sync`` publishes them)
+    goals: tuple[Goal, ...] = ()
+
+    @field_validator("goals")
+    @classmethod
+    def _unique_goal_names(cls, goals: tuple[Goal, ...]) -> tuple[Goal, ...]:
+        names = [goal.name for goal in goals]
+        dupes = sorted({name for name in names if names.count(name) > 1})
+        if dupes:
+            raise ValueError(f"two goals share the name {dupes[0]!r}")
+        return goals
 
     @field_validator("timezone")
     @classmethod

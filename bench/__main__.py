@@ -12,7 +12,7 @@ import json
 import sys
 from pathlib import Path
 
-BENCHMARKS = ["warehouse", "ingest", "kafka"]
+BENCHMARKS = ["warehouse", "ingest", "kafka", "transform"]
 RESULTS = Path(__file__).resolve().parent / "results"
 
 

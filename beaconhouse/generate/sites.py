@@ -427,9 +427,16 @@ def sites_toml(sites: Sequence[Site]) -> str:
     lines = ["# The sites the generator simulated, in beaconhouse.toml's [[sites]] format.", ""]
     for site in sites:
         lines.append("[[sites]]")
-        for key, value in site.model_dump().items():
+        fields = site.model_dump()
+        goals = fields.pop("goals")
+        for key, value in fields.items():
             lines.append(f"{key} = {_toml_value(value)}")
         lines.append("")
+        for goal in goals:
+            lines.append("[[sites.goals]]")
+            for key, value in goal.items():
+                lines.append(f"{key} = {_toml_value(value)}")
+            lines.append("")
     return "\n".join(lines)
 
 

@@ -87,7 +87,7 @@ def test_sqlalchemy_clickhousedb_dialect_as_superset_uses_it(warehouse):
 def test_dbt_debug_with_dbt_clickhouse_http_driver(warehouse):
     env = {
         **os.environ,
-        "BEACONHOUSE_WAREHOUSE_PORT": str(warehouse.port),
+        "BEACONHOUSE_WAREHOUSE__URL": warehouse.url,
         "DBT_PROFILES_DIR": str(REPO / "dbt_project"),
     }
     dbt = Path(sys.executable).parent / "dbt"

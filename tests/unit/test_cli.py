@@ -20,6 +20,12 @@ def run(*args, env=None):
         (["warehouse", "explode"], "invalid choice: 'explode'"),
         (["nonsense"], "invalid choice"),
         ([], "the following arguments are required"),
+        (["transform", "build", "--from", "2026-13-01"], "invalid date '2026-13-01'"),
+        (
+            ["transform", "build", "--from", "2026-10-20", "--to", "2026-10-19"],
+            "--from 2026-10-20 is after --to 2026-10-19",
+        ),
+        (["sites"], "the following arguments are required"),
     ],
 )
 def test_bad_arguments_get_one_line(args, expected):
@@ -51,3 +57,11 @@ def test_unreachable_warehouse_gets_one_line(tmp_path):
     assert result.returncode == 1
     assert "cannot reach the warehouse at http://127.0.0.1:9" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_sites_sync_without_sites_says_so_in_one_line(tmp_path):
+    config = tmp_path / "empty.toml"
+    config.write_text("")
+    result = run("--config", str(config), "sites", "sync")
+    assert result.returncode == 1
+    assert result.stderr.strip() == "error: no [[sites]] configured: there is nothing to sync"
