@@ -39,6 +39,11 @@ LINEAGE_FIELDS = [
     ("source_line", pa.uint64()),
 ]
 
+#: Money as raw.events stores it: Decimal(18, 4). Built from the payload's floats by
+#: rounding to the nearest 1/10000 here; a Float64 sent to the warehouse would be
+#: truncated instead (136.39 arrives as 136.3899).
+MONEY = pa.decimal128(18, 4)
+
 #: Arrow schema of the columns this module produces (enrichment adds the rest).
 BASE_SCHEMA = pa.schema(
     [
@@ -64,16 +69,16 @@ BASE_SCHEMA = pa.schema(
         ("screen_height", pa.uint16()),
         ("language", pa.string()),
         ("transaction_id", pa.string()),
-        ("revenue", pa.float64()),
-        ("tax", pa.float64()),
-        ("shipping", pa.float64()),
+        ("revenue", MONEY),
+        ("tax", MONEY),
+        ("shipping", MONEY),
         ("currency", pa.string()),
         ("items_count", pa.uint32()),
         ("items_quantity", pa.uint32()),
         ("product_sku", pa.string()),
         ("product_name", pa.string()),
         ("product_category", pa.string()),
-        ("product_price", pa.float64()),
+        ("product_price", MONEY),
         ("product_quantity", pa.uint32()),
         ("custom_dimensions", pa.map_(pa.string(), pa.string())),
         ("custom_metrics", pa.map_(pa.string(), pa.float64())),
@@ -203,9 +208,14 @@ def _with_default(values: Sequence[Any], default: Any) -> list[Any]:
     return [default if value is None else value for value in values]
 
 
+def _money(values: Sequence[float | None]) -> pa.Array:
+    """Floats as :data:`MONEY`, rounded to the nearest 1/10000 (Arrow's cast rounds)."""
+    return pa.array(values, type=pa.float64()).cast(MONEY)
+
+
 def _sparse(n: int, rows: np.ndarray, values: Sequence[Any], default: Any, type_: pa.DataType) -> pa.Array:
     """``n`` values: ``values`` at ``rows``, ``default`` elsewhere (gathered in C++)."""
-    palette = pa.array([default, *values], type=type_)
+    palette = _money([default, *values]) if type_ == MONEY else pa.array([default, *values], type=type_)
     index = np.zeros(n, dtype=np.int64)
     index[rows] = np.arange(1, len(rows) + 1)
     return palette.take(pa.array(index))
@@ -298,9 +308,9 @@ def build_columns(
     found: list[Ecommerce] = [c for c in (fields.commerces[int(i)] for i in commerce_rows) if c is not None]
     totals: dict[str, tuple[Any, pa.DataType, list[Any]]] = {
         "transaction_id": ("", pa.string(), [c.transaction_id for c in found]),
-        "revenue": (None, pa.float64(), [c.revenue for c in found]),
-        "tax": (None, pa.float64(), [c.tax for c in found]),
-        "shipping": (None, pa.float64(), [c.shipping for c in found]),
+        "revenue": (None, MONEY, [c.revenue for c in found]),
+        "tax": (None, MONEY, [c.tax for c in found]),
+        "shipping": (None, MONEY, [c.shipping for c in found]),
         "currency": ("", pa.string(), [c.currency for c in found]),
         "items_count": (0, pa.uint32(), [len(c.items) for c in found]),
         "items_quantity": (0, pa.uint32(), [sum(i.quantity for i in c.items) for c in found]),
@@ -321,7 +331,7 @@ _PRODUCT_FIELDS: tuple[tuple[str, pa.DataType, Any], ...] = (
     ("product_sku", pa.string(), ""),
     ("product_name", pa.string(), ""),
     ("product_category", pa.string(), ""),
-    ("product_price", pa.float64(), None),
+    ("product_price", MONEY, None),
     ("product_quantity", pa.uint32(), 0),
 )
 
@@ -349,15 +359,15 @@ def _item_rows(table: pa.Table, commerce_rows: np.ndarray, commerces: list[Ecomm
         "event_action": pa.array([""] * m, type=pa.string()),
         "event_label": pa.array([""] * m, type=pa.string()),
         "event_value": pa.nulls(m, pa.float64()),
-        "revenue": pa.nulls(m, pa.float64()),
-        "tax": pa.nulls(m, pa.float64()),
-        "shipping": pa.nulls(m, pa.float64()),
+        "revenue": pa.nulls(m, MONEY),
+        "tax": pa.nulls(m, MONEY),
+        "shipping": pa.nulls(m, MONEY),
         "items_count": pa.array(np.zeros(m, np.uint32)),
         "items_quantity": pa.array(np.zeros(m, np.uint32)),
         "product_sku": pa.array([item.sku for _, _, item in items], type=pa.string()),
         "product_name": pa.array([item.name for _, _, item in items], type=pa.string()),
         "product_category": pa.array([item.category for _, _, item in items], type=pa.string()),
-        "product_price": pa.array([item.price for _, _, item in items], type=pa.float64()),
+        "product_price": _money([item.price for _, _, item in items]),
         "product_quantity": pa.array([item.quantity for _, _, item in items], type=pa.uint32()),
     }
     for name, values in replaced.items():

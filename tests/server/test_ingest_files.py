@@ -371,3 +371,30 @@ def test_one_run_source_loads_a_days_files_and_shares_state_with_the_cli(setting
     assert (rest.files_unchanged, rest.files_loaded) == (3, 2)
     assert (rest.events_loaded, rest.duplicates) == (20, 1)  # event 5 was loaded on the first day
     assert query(warehouse, f"SELECT count(), uniqExact(event_id) FROM {raw}.events") == [(50, 50)]
+
+
+def test_money_lands_rounded_to_the_cent_fraction_not_truncated(settings, warehouse, tmp_path):
+    """136.39 is 136.38999… as a float: sent as Float64, Decimal(18,4) would keep 136.3899."""
+    from decimal import Decimal
+
+    folder = tmp_path / "landing"
+    folder.mkdir()
+    commerce = {
+        "transaction_id": "T-1",
+        "revenue": 136.39,
+        "tax": 21.78,
+        "shipping": 4.9,
+        "currency": "EUR",
+        "items": [{"sku": "M-1", "price": 65.745, "quantity": 2}],
+    }
+    (folder / "t.jsonl").write_text(event(1, type="transaction", ecommerce=commerce) + "\n")
+    run(settings, str(folder), tmp_path)
+    raw = settings.warehouse.raw_database
+    rows = query(
+        warehouse,
+        f"SELECT event_type, revenue, tax, shipping, product_price FROM {raw}.events ORDER BY event_type",
+    )
+    assert rows == [
+        ("transaction", Decimal("136.3900"), Decimal("21.7800"), Decimal("4.9000"), None),
+        ("transaction_item", None, None, None, Decimal("65.7450")),
+    ]
