@@ -1,18 +1,28 @@
 """The code location: every integration's definitions, merged.
 
-``dagster dev -m orchestration.definitions`` (``make dagster``) serves it; so does
-``beaconhouse demo`` and ``beaconhouse backfill``, in process.
+``dagster dev -m orchestration.definitions`` (``make dagster``) serves ``defs``;
+``beaconhouse demo`` and ``beaconhouse backfill`` run the same jobs in process, with
+the resource pointed at their configuration (:func:`definitions`).
 """
-
-from __future__ import annotations
 
 import dagster as dg
 
-from orchestration.defs import ingestion, quality
-from orchestration.defs.resources import shared_resources
+from orchestration.defs import dbt, ingestion, quality
+from orchestration.defs.jobs import files_job, marts_job, setup_job
+from orchestration.defs.resources import BeaconhouseResource
 
-defs = dg.Definitions.merge(
-    ingestion.defs,
-    quality.defs,
-    dg.Definitions(resources=shared_resources()),
-)
+
+def definitions(beaconhouse: BeaconhouseResource | None = None) -> dg.Definitions:
+    """All definitions, with ``beaconhouse`` as the configuration resource."""
+    return dg.Definitions.merge(
+        ingestion.defs,
+        dbt.defs,
+        quality.defs,
+        dg.Definitions(
+            jobs=[files_job, marts_job, setup_job],
+            resources={"beaconhouse": beaconhouse or BeaconhouseResource()},
+        ),
+    )
+
+
+defs = definitions()

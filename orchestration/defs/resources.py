@@ -31,8 +31,3 @@ class BeaconhouseResource(dg.ConfigurableResource["BeaconhouseResource"]):
 
     def gx_path(self) -> Path:
         return Path(self.gx_root)
-
-
-def shared_resources() -> dict[str, object]:
-    """The resources every integration's assets may ask for, by name."""
-    return {"beaconhouse": BeaconhouseResource()}
