@@ -28,6 +28,7 @@ class StageResult:
     success: bool
     seconds: float
     run_id: str
+    checks: int
     failed_checks: list[str]
 
 
@@ -69,9 +70,11 @@ class Runner:
             for e in result.get_asset_check_evaluations()
             if not e.passed
         ]
-        stage = StageResult(job, window, result.success, time.monotonic() - started, result.run_id, failed)
-        verdict = "ok" if stage.success else "FAILED"
         checks = len(result.get_asset_check_evaluations())
+        stage = StageResult(
+            job, window, result.success, time.monotonic() - started, result.run_id, checks, failed
+        )
+        verdict = "ok" if stage.success else "FAILED"
         self.say(
             f"{job}{span}: {verdict} in {stage.seconds:.1f}s, {checks} checks"
             + (f", failed: {', '.join(failed)}" if failed else "")

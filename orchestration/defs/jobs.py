@@ -8,15 +8,18 @@ import dagster as dg
 
 from orchestration.defs.dbt.assets import daily_models, monitoring_models, setup_models
 from orchestration.defs.dbt.site_metadata import site_metadata
+from orchestration.defs.freshness import freshness_checks
 from orchestration.defs.ingestion.assets import landing_files
 from orchestration.defs.partitions import daily
 
 WAREHOUSE_TAG = {"beaconhouse/warehouse": "write"}
+#: freshness is judged by its own sensor, not inside the runs that build the partitions
+FRESHNESS = dg.AssetSelection.checks(*freshness_checks)
 
 #: the raw layer from the landing files, a UTC delivery day per partition
 files_job = dg.define_asset_job(
     "load_landing_files",
-    selection=dg.AssetSelection.assets(landing_files),
+    selection=dg.AssetSelection.assets(landing_files) - FRESHNESS,
     partitions_def=daily,
     tags=WAREHOUSE_TAG,
     description="Load the landing files of a UTC day (or a range) into the raw layer, then check them.",
@@ -25,7 +28,7 @@ files_job = dg.define_asset_job(
 #: the marts of a site-local day (or a range), and their dbt tests
 marts_job = dg.define_asset_job(
     "build_daily_marts",
-    selection=dg.AssetSelection.assets(daily_models, monitoring_models),
+    selection=dg.AssetSelection.assets(daily_models, monitoring_models) - FRESHNESS,
     partitions_def=daily,
     tags=WAREHOUSE_TAG,
     description="Build the marts of a site-local day (or a range) with dbt, tests included.",

@@ -51,6 +51,8 @@ def test_partitions_materialise_end_to_end_and_a_backfill_twice_changes_nothing(
     local_days = (START, START + dt.timedelta(days=DAYS - 1))
     runner = Runner(config, tmp_path / "work", dg.DagsterInstance.ephemeral(), say=lambda _line: None)
 
+    checks: dict[str, int] = {}
+
     def pipeline() -> None:
         for job, window in (
             ("publish_sites_and_views", None),
@@ -59,6 +61,7 @@ def test_partitions_materialise_end_to_end_and_a_backfill_twice_changes_nothing(
         ):
             stage = runner.run(job, window)
             assert stage.success, (job, stage.failed_checks)
+            checks[job] = stage.checks
 
     def site_daily() -> dict:
         rows = (
@@ -75,6 +78,9 @@ def test_partitions_materialise_end_to_end_and_a_backfill_twice_changes_nothing(
         return int(warehouse.client().query(f"SELECT count() FROM {raw}.events").result_rows[0][0])
 
     pipeline()
+    # the GX suites ran: raw/events' with the files, the marts' and dbt's tests with the marts
+    assert checks["load_landing_files"] == 1
+    assert checks["build_daily_marts"] > 20
     truth = _truth(report.truth_dir)
     assert site_daily() == truth
     assert sum(t[2] for t in truth.values()) > 100  # sessions: not an empty comparison

@@ -21,11 +21,18 @@ from typing import Any
 
 import dagster as dg
 from dagster import AssetExecutionContext
-from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
+from dagster_dbt import (
+    DagsterDbtTranslator,
+    DagsterDbtTranslatorSettings,
+    DbtCliResource,
+    DbtProject,
+    dbt_assets,
+)
 
 from beaconhouse.config import Settings
 from beaconhouse.transform import build_vars, dbt_environment
 from orchestration.defs.dbt.project import DBT_PROJECT, manifest_path
+from orchestration.defs.ingestion import KAFKA_EVENTS, RAW_EVENTS
 from orchestration.defs.partitions import daily
 from orchestration.defs.resources import BeaconhouseResource
 
@@ -41,7 +48,19 @@ CAUTIOUS = ["--indirect-selection", "cautious"]
 
 class BeaconhouseDbtTranslator(DagsterDbtTranslator):
     """Models are keyed by layer (``marts/fct_sessions``); sources by schema name
-    (``raw/events``, ``meta/sites``), which the loader and the site sync produce."""
+    (``raw/events``, ``meta/sites``), which the loader and the site sync produce.
+
+    raw.events has two writers: the landing files (``raw/events``) and the Kafka
+    micro-batch (``raw/kafka_events``); what reads the source depends on both.
+    """
+
+    def get_asset_spec(
+        self, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None
+    ) -> dg.AssetSpec:
+        spec: dg.AssetSpec = super().get_asset_spec(manifest, unique_id, project)
+        if any(dep.asset_key == RAW_EVENTS for dep in spec.deps):
+            spec = spec.merge_attributes(deps=[KAFKA_EVENTS])
+        return spec
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
         if dbt_resource_props["resource_type"] == "source":
