@@ -40,7 +40,7 @@ def collect(client: Any, marts_database: str, top: int = 10) -> list[SiteReport]
     sites = {
         row[0]: SiteReport(row[0], row[1], row[2])
         for row in client.query(
-            f"SELECT website_id, name, timezone FROM {marts}.dim_websites ORDER BY website_id"
+            f"SELECT website_id, site_name, timezone FROM {marts}.dim_websites ORDER BY website_id"
         ).result_rows
     }
     for (
@@ -88,18 +88,20 @@ def print_summary(sites: Sequence[SiteReport]) -> None:
     from rich.table import Table
 
     console = Console()
+    console.width = max(console.width, 100)  # piped output is 80 wide: too narrow for money
     for site in sites:
         table = Table(
             title=f"{site.name or site.website_id} (site {site.website_id}, {site.timezone})",
             title_justify="left",
         )
-        for column in ("day", "pageviews", "visitors", "sessions", "bounce rate", "conversions", "revenue"):
+        for column in ("day", "pageviews", "visitors", "sessions", "bounce rate", "conversions"):
             table.add_column(column, justify="left" if column == "day" else "right")
+        table.add_column(f"revenue ({site.currency})" if site.currency else "revenue", justify="right")
         for day, pageviews, visitors, sessions, bounces, conversions, revenue in site.days:
             rate = f"{bounces / sessions:.0%}" if sessions else "-"
             table.add_row(
                 day.isoformat(), f"{pageviews:,}", f"{visitors:,}", f"{sessions:,}", rate, f"{conversions:,}",
-                f"{revenue:,.2f} {site.currency}",
+                f"{revenue:,.2f}",
             )  # fmt: skip
         pageviews = sum(d[1] for d in site.days)
         sessions = sum(d[3] for d in site.days)
@@ -109,7 +111,7 @@ def print_summary(sites: Sequence[SiteReport]) -> None:
         rate = f"{bounces / sessions:.0%}" if sessions else "-"
         table.add_row(
             "all days", f"{pageviews:,}", f"{site.visitors_total:,}", f"{sessions:,}", rate,
-            f"{conversions:,}", f"{revenue:,.2f} {site.currency}", style="bold",
+            f"{conversions:,}", f"{revenue:,.2f}", style="bold",
         )  # fmt: skip
         console.print(table)
 

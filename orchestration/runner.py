@@ -4,6 +4,7 @@ A run here is the same job the Dagster UI launches, recorded in the same instanc
 (``$DAGSTER_HOME``, or a temporary one), so it shows in the UI's run history.
 """
 
+import contextlib
 import datetime as dt
 import time
 from collections.abc import Callable
@@ -44,6 +45,9 @@ class Runner:
     ) -> None:
         self.instance = instance
         self.say = say
+        #: what the runs print (dbt's log lines) goes here, not into the caller's output
+        self.log_path = workdir / "runs.log"
+        workdir.mkdir(parents=True, exist_ok=True)
         resource = BeaconhouseResource(
             config_path=str(config_path) if config_path else "",
             pipelines_dir=str(workdir / "dlt"),
@@ -62,21 +66,27 @@ class Runner:
         span = f" {window[0]}..{window[1]}" if window else ""
         self.say(f"running {job}{span}")
         started = time.monotonic()
-        result = self.defs.resolve_job_def(job).execute_in_process(
-            instance=self.instance, tags=tags, run_config=QUIET, raise_on_error=False
-        )
+        with self.log_path.open("a") as log, contextlib.redirect_stdout(log):
+            result = self.defs.resolve_job_def(job).execute_in_process(
+                instance=self.instance, tags=tags, run_config=QUIET, raise_on_error=False
+            )
         failed = [
             f"{e.asset_key.to_user_string()}:{e.check_name}"
             for e in result.get_asset_check_evaluations()
-            if not e.passed
+            if not e.passed and e.severity == dg.AssetCheckSeverity.ERROR
+        ]
+        warned = [
+            f"{e.asset_key.to_user_string()}:{e.check_name}"
+            for e in result.get_asset_check_evaluations()
+            if not e.passed and e.severity == dg.AssetCheckSeverity.WARN
         ]
         checks = len(result.get_asset_check_evaluations())
         stage = StageResult(
             job, window, result.success, time.monotonic() - started, result.run_id, checks, failed
         )
         verdict = "ok" if stage.success else "FAILED"
-        self.say(
-            f"{job}{span}: {verdict} in {stage.seconds:.1f}s, {checks} checks"
-            + (f", failed: {', '.join(failed)}" if failed else "")
+        notes = (f", failed: {', '.join(failed)}" if failed else "") + (
+            f", warnings: {', '.join(warned)}" if warned else ""
         )
+        self.say(f"{job}{span}: {verdict} in {stage.seconds:.1f}s, {checks} checks{notes}")
         return stage

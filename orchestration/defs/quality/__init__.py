@@ -2,9 +2,18 @@
 
 import dagster as dg
 
-from orchestration.defs.quality.marts_checks import sessions_expectations, traffic_sources_agree_with_sessions
+from orchestration.defs.quality.marts_checks import (
+    sessions_expectations,
+    sessions_have_pageviews,
+    traffic_sources_agree_with_sessions,
+)
 from orchestration.defs.quality.raw_checks import raw_events_expectations
 
 defs = dg.Definitions(
-    asset_checks=[raw_events_expectations, sessions_expectations, traffic_sources_agree_with_sessions]
+    asset_checks=[
+        raw_events_expectations,
+        sessions_expectations,
+        sessions_have_pageviews,
+        traffic_sources_agree_with_sessions,
+    ]
 )
