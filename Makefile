@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-unit test-server bench lint format typecheck clean dbt-docs
+.PHONY: install demo dagster test test-unit test-server bench lint format typecheck clean dbt-docs
 
 install: $(STAMP)
 
@@ -21,6 +21,11 @@ $(STAMP): pyproject.toml uv.lock
 
 demo: install
 	$(VENV)/bin/beaconhouse demo
+
+# Dagster's UI on http://127.0.0.1:3000, against the warehouse in beaconhouse.toml (the
+# embedded one is started if it does not answer); runs are kept in .beaconhouse/dagster
+dagster: install
+	$(VENV)/bin/beaconhouse dagster
 
 test: install
 	$(VENV)/bin/pytest -q

@@ -125,6 +125,16 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_parser("schema", help="print the contract's JSON Schema (schemas/event.v1.schema.json)")
 
     commands.add_parser("demo", help="run the main job on the embedded warehouse")
+
+    backfill = commands.add_parser(
+        "backfill", help="re-materialise a range of days through Dagster: files, then marts"
+    )
+    backfill.add_argument(
+        "--from", dest="min_date", type=iso_date, required=True, help="first day (YYYY-MM-DD)"
+    )
+    backfill.add_argument("--to", dest="max_date", type=iso_date, required=True, help="last day (YYYY-MM-DD)")
+    dagster = commands.add_parser("dagster", help="serve the Dagster UI against the warehouse (make dagster)")
+    dagster.add_argument("--port", type=bounded_int("port", 1, 65535), default=3000, help="UI port (3000)")
     return parser
 
 
@@ -166,7 +176,7 @@ def _check_arguments(args: argparse.Namespace) -> None:
     """What argparse cannot check alone: arguments that must agree."""
     min_date, max_date = getattr(args, "min_date", None), getattr(args, "max_date", None)
     if min_date and max_date and min_date > max_date:
-        raise UsageError(f"beaconhouse transform build: --from {min_date} is after --to {max_date}")
+        raise UsageError(f"beaconhouse {args.command}: --from {min_date} is after --to {max_date}")
 
 
 class CommandError(Exception):
@@ -205,6 +215,14 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         from beaconhouse import demo
 
         return demo.run(settings)
+    if args.command == "backfill":
+        from beaconhouse.orchestrate import backfill
+
+        return backfill(settings, args.min_date, args.max_date, args.config)
+    if args.command == "dagster":
+        from beaconhouse.orchestrate import serve_dagster
+
+        return serve_dagster(settings, args.port, args.config)
     raise AssertionError(args.command)
 
 

@@ -65,3 +65,21 @@ def test_sites_sync_without_sites_says_so_in_one_line(tmp_path):
     result = run("--config", str(config), "sites", "sync")
     assert result.returncode == 1
     assert result.stderr.strip() == "error: no [[sites]] configured: there is nothing to sync"
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["backfill", "--from", "2026-03-05", "--to", "2026-03-01"],
+        ["backfill", "--from", "2026-13-01", "--to", "2026-03-01"],
+        ["backfill", "--to", "2026-03-01"],
+        ["dagster", "--port", "0"],
+    ],
+)
+def test_orchestration_commands_reject_bad_arguments_in_one_line(argv, capsys):
+    from beaconhouse.cli import main
+
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert "Traceback" not in err
