@@ -7,7 +7,7 @@ the resource pointed at their configuration (:func:`definitions`).
 
 import dagster as dg
 
-from orchestration.defs import dbt, ingestion, quality
+from orchestration.defs import clickhouse, dbt, ingestion, quality
 from orchestration.defs.jobs import files_job, marts_job, setup_job
 from orchestration.defs.resources import BeaconhouseResource
 
@@ -15,6 +15,7 @@ from orchestration.defs.resources import BeaconhouseResource
 def definitions(beaconhouse: BeaconhouseResource | None = None) -> dg.Definitions:
     """All definitions, with ``beaconhouse`` as the configuration resource."""
     return dg.Definitions.merge(
+        clickhouse.defs,
         ingestion.defs,
         dbt.defs,
         quality.defs,

@@ -6,11 +6,11 @@ at most two of them write to the warehouse at once, so a wide backfill cannot sw
 
 import dagster as dg
 
+from orchestration.defs.clickhouse.schema import warehouse_schema
 from orchestration.defs.dbt.assets import daily_models, monitoring_models, setup_models
 from orchestration.defs.dbt.site_metadata import site_metadata
 from orchestration.defs.freshness import freshness_checks
 from orchestration.defs.ingestion.assets import landing_files
-from orchestration.defs.partitions import daily
 
 WAREHOUSE_TAG = {"beaconhouse/warehouse": "write"}
 #: freshness is judged by its own sensor, not inside the runs that build the partitions
@@ -20,7 +20,6 @@ FRESHNESS = dg.AssetSelection.checks(*freshness_checks)
 files_job = dg.define_asset_job(
     "load_landing_files",
     selection=dg.AssetSelection.assets(landing_files) - FRESHNESS,
-    partitions_def=daily,
     tags=WAREHOUSE_TAG,
     description="Load the landing files of a UTC day (or a range) into the raw layer, then check them.",
 )
@@ -29,7 +28,6 @@ files_job = dg.define_asset_job(
 marts_job = dg.define_asset_job(
     "build_daily_marts",
     selection=dg.AssetSelection.assets(daily_models, monitoring_models) - FRESHNESS,
-    partitions_def=daily,
     tags=WAREHOUSE_TAG,
     description="Build the marts of a site-local day (or a range) with dbt, tests included.",
 )
@@ -37,7 +35,10 @@ marts_job = dg.define_asset_job(
 #: views, dimensions and the site metadata the marts read; cheap, run before the marts
 setup_job = dg.define_asset_job(
     "publish_sites_and_views",
-    selection=dg.AssetSelection.assets(site_metadata, setup_models),
+    selection=dg.AssetSelection.assets(warehouse_schema, site_metadata, setup_models),
     tags=WAREHOUSE_TAG,
-    description="Publish the configured sites (time zones, goals) and build the views and dimensions.",
+    description=(
+        "Apply pending migrations, publish the configured sites (time zones, goals) "
+        "and build the views and dimensions."
+    ),
 )

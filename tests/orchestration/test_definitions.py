@@ -3,11 +3,12 @@ webserver serves the graph, partitions and checks over GraphQL."""
 
 import json
 import os
-import shutil
+import signal
 import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -66,33 +67,40 @@ def _graphql(url: str, query: str) -> dict:
 
 
 @pytest.mark.server
-def test_webserver_serves_the_asset_graph_partitions_and_checks(tmp_path):
+def test_make_dagster_serves_the_asset_graph_partitions_and_checks(tmp_path):
+    """`beaconhouse dagster` (make dagster): starts the embedded warehouse, since the
+    configured one does not answer, and the UI; Ctrl-C stops both."""
     home = tmp_path / "dagster_home"
-    home.mkdir()
-    shutil.copy(REPO / "dagster.yaml", home / "dagster.yaml")
-    port = _free_port()
-    log = (tmp_path / "webserver.log").open("w")
+    warehouse_port, port = _free_port(), _free_port()
+    config = tmp_path / "beaconhouse.toml"
+    config.write_text(
+        f'[warehouse]\nurl = "http://127.0.0.1:{warehouse_port}"\n'
+        f'[warehouse.server]\ndata_dir = "{tmp_path / "warehouse"}"\n'
+    )
+    log = (tmp_path / "dagster.log").open("w")
     process = subprocess.Popen(
-        [str(Path(sys.executable).parent / "dagster-webserver"), "-m", "orchestration.definitions",
-         "-h", "127.0.0.1", "-p", str(port)],
+        [sys.executable, "-m", "beaconhouse", "--config", str(config), "dagster", "--port", str(port)],
         cwd=REPO, env={**os.environ, "DAGSTER_HOME": str(home)}, stdout=log, stderr=subprocess.STDOUT,
+        start_new_session=True,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 180
         while True:
             try:
                 urllib.request.urlopen(url + "/server_info", timeout=2)
                 break
             except OSError:
                 if process.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(
-                        "dagster-webserver did not start:\n" + (tmp_path / "webserver.log").read_text()
-                    )
+                    pytest.fail("the Dagster UI did not start:\n" + (tmp_path / "dagster.log").read_text())
                 time.sleep(0.5)
+        assert (home / "dagster.yaml").read_text() == (REPO / "dagster.yaml").read_text()
+        with urllib.request.urlopen(f"http://127.0.0.1:{warehouse_port}/ping", timeout=5) as response:
+            assert response.status == 200
         data = _graphql(
             url,
             "{ assetNodes { assetKey { path } isPartitioned partitionDefinition { type } "
+            "partitionKeysByDimension { partitionKeys } "
             "assetChecksOrError { ... on AssetChecks { checks { name blocking } } } } }",
         )
         nodes = {"/".join(n["assetKey"]["path"]): n for n in data["assetNodes"]}
@@ -100,11 +108,17 @@ def test_webserver_serves_the_asset_graph_partitions_and_checks(tmp_path):
         raw = nodes["raw/events"]
         assert raw["isPartitioned"]
         assert raw["partitionDefinition"]["type"] == "TIME_WINDOW"
+        (dimension,) = raw["partitionKeysByDimension"]
+        assert dimension["partitionKeys"][0] == "2025-01-01"
         assert {"name": "raw_events_expectations", "blocking": True} in raw["assetChecksOrError"]["checks"]
+        assert not nodes["warehouse/schema"]["isPartitioned"]
     finally:
-        process.terminate()
+        os.killpg(process.pid, signal.SIGINT)  # Ctrl-C, to the whole group as a terminal does
         try:
-            process.wait(timeout=30)
+            process.wait(timeout=60)
         except subprocess.TimeoutExpired:
-            process.kill()
+            os.killpg(process.pid, signal.SIGKILL)
         log.close()
+    # the embedded warehouse it started has stopped with it
+    with pytest.raises(urllib.error.URLError, match="Connection refused"):
+        urllib.request.urlopen(f"http://127.0.0.1:{warehouse_port}/ping", timeout=2)

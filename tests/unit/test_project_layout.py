@@ -20,10 +20,12 @@ def test_dagster_yaml_is_a_valid_instance_config(tmp_path):
     from dagster import DagsterInstance
 
     config = yaml.safe_load((REPO / "dagster.yaml").read_text())
-    config["storage"]["sqlite"]["base_dir"] = str(tmp_path / "storage")
+    assert "storage" not in config  # SQLite files under $DAGSTER_HOME, Dagster's default
     (tmp_path / "dagster.yaml").write_text(yaml.safe_dump(config))
     instance = DagsterInstance.from_config(str(tmp_path))
     try:
+        assert type(instance.run_storage).__name__ == "SqliteRunStorage"
+        assert (tmp_path / "history" / "runs.db").exists()
         coordinator = instance.run_coordinator
         assert type(coordinator).__name__ == "QueuedRunCoordinator"
         assert coordinator.get_run_queue_config().max_concurrent_runs == 4

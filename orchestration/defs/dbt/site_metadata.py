@@ -8,6 +8,7 @@ from dagster import AssetExecutionContext
 
 from beaconhouse.site_metadata import sync_sites
 from beaconhouse.warehouse.client import connect
+from orchestration.defs.clickhouse.schema import SCHEMA
 from orchestration.defs.resources import BeaconhouseResource
 
 SITE_METADATA = [dg.AssetKey(["meta", name]) for name in ("sites", "site_goals", "timezone_offsets")]
@@ -15,7 +16,9 @@ SITE_METADATA = [dg.AssetKey(["meta", name]) for name in ("sites", "site_goals",
 
 @dg.multi_asset(
     specs=[
-        dg.AssetSpec(key, group_name="configuration", kinds={"clickhouse"}, description=description)
+        dg.AssetSpec(
+            key, deps=[SCHEMA], group_name="configuration", kinds={"clickhouse"}, description=description
+        )
         for key, description in zip(
             SITE_METADATA,
             (

@@ -19,6 +19,7 @@ from beaconhouse.config import Settings
 from beaconhouse.ingest.files_pipeline import PIPELINE_NAME, IngestReport
 from beaconhouse.ingest.landing_source import landing_files_source
 from beaconhouse.ingest.loading import raw_pipeline
+from orchestration.defs.clickhouse.schema import SCHEMA
 from orchestration.defs.partitions import daily, days_of
 from orchestration.defs.resources import BeaconhouseResource
 
@@ -33,7 +34,7 @@ class RawLayerTranslator(DagsterDltTranslator):
         spec: dg.AssetSpec = super().get_asset_spec(data)
         return spec.replace_attributes(
             key=RAW_EVENTS,
-            deps=[],
+            deps=[SCHEMA],
             group_name="ingestion",
             description=(
                 "Validated, enriched, deduplicated web events (raw.events), with their "

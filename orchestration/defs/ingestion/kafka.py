@@ -12,6 +12,7 @@ import dagster as dg
 from dagster import AssetExecutionContext
 
 from beaconhouse.ingest.kafka_pipeline import ingest_kafka
+from orchestration.defs.clickhouse.schema import SCHEMA
 from orchestration.defs.resources import BeaconhouseResource
 
 KAFKA_EVENTS = dg.AssetKey(["raw", "kafka_events"])
@@ -21,6 +22,7 @@ RUN_BUDGET_SECONDS = 240.0
 
 @dg.asset(
     key=KAFKA_EVENTS,
+    deps=[SCHEMA],
     group_name="ingestion",
     kinds={"kafka", "dlt", "clickhouse"},
     description="Events from the Kafka topic into raw.events (and its quarantine and counters), "
