@@ -165,7 +165,7 @@ def _data_schema(errors: _Errors, schema: Any) -> None:
         fmt = ts.get("format", "auto")
         if not isinstance(fmt, str) or not fmt:
             errors.add("timestampSpec.format", "must be a string")
-        elif fmt not in TIMESTAMP_FORMATS and not re.search(r"[yMdHms]", fmt):
+        elif fmt not in TIMESTAMP_FORMATS and not re.search(r"yy|MM|dd|HH|mm|ss", fmt):
             errors.add(
                 "timestampSpec.format", f"{fmt!r} is neither {'/'.join(TIMESTAMP_FORMATS)} nor a Joda pattern"
             )
