@@ -224,3 +224,51 @@ def test_a_failing_task_a_refused_spec_retries_and_a_timeout(marts):
     gone = marts.with_druid(druid.url).druid
     with pytest.raises(DruidError, match=r"unreachable.*after 3 attempts"):
         OverlordClient(gone, sleep=lambda _s: None).submit(task)
+
+
+def _config(marts: Marts, druid_url: str) -> str:
+    wh, s3 = marts.settings.warehouse, marts.s3
+    return (
+        f'[warehouse]\nurl = "{wh.url}"\nraw_database = "{wh.raw_database}"\n'
+        f'meta_database = "{wh.meta_database}"\nmarts_database = "{wh.marts_database}"\n'
+        f'[s3]\nendpoint_url = "{s3.endpoint}"\naccess_key_id = "{s3.settings.access_key_id}"\n'
+        f'secret_access_key = "{s3.settings.secret_access_key}"\n'
+        f'[archive]\nurl = "s3://{BUCKET}/archive"\n'
+        f'[druid]\noverlord_url = "{druid_url}"\nbroker_url = "{druid_url}"\n'
+        "poll_interval_seconds = 0.01\nretry_backoff_seconds = 0.01\n"
+    )
+
+
+def test_dagster_materialises_the_partition_with_its_task_as_metadata_and_checks_it(marts, tmp_path):
+    import dagster as dg
+
+    from orchestration.defs.druid.assets import druid_page_views, druid_totals_match_marts
+    from orchestration.defs.resources import BeaconhouseResource
+
+    config = tmp_path / "beaconhouse.toml"
+    partition = (START + dt.timedelta(days=1)).isoformat()
+    with DruidStandIn(marts.s3.settings) as druid:
+        config.write_text(_config(marts, druid.url))
+        resources = {"beaconhouse": BeaconhouseResource(config_path=str(config))}
+        result = dg.materialize(
+            [druid_page_views, druid_totals_match_marts], partition_key=partition, resources=resources
+        )
+        assert result.success
+        (materialization,) = result.asset_materializations_for_node("druid__page_views")
+        meta = materialization.metadata
+        assert meta["status"].value == "SUCCESS"
+        assert meta["task_id"].value.startswith("index_parallel_")
+        assert meta["rows_exported"].value > 0
+        assert meta["export"].value.endswith(f"day={partition}/page_views.parquet")
+        (check,) = result.get_asset_check_evaluations()
+        assert check.passed, check.description
+        assert check.metadata["druid_pageviews"].value == check.metadata["marts_pageviews"].value > 0
+
+        # a failing task fails the run, with Druid's message
+        druid.state.fail_next_task = "Segment allocation failed"
+        failed = dg.materialize(
+            [druid_page_views], partition_key=partition, resources=resources, raise_on_error=False
+        )
+        assert not failed.success
+        failure = next(e for e in failed.all_events if e.event_type_value == "STEP_FAILURE")
+        assert "Segment allocation failed" in str(failure.event_specific_data.error)

@@ -123,7 +123,6 @@ def druid_totals_match_marts(
 druid_job = dg.define_asset_job(
     "ingest_druid",
     selection=dg.AssetSelection.assets(DRUID_PAGE_VIEWS),
-    partitions_def=daily,
     tags={"beaconhouse/warehouse": "write"},
     description="Export a site-local day (or a range) of page views and ingest it into Druid, then check it.",
 )
