@@ -272,3 +272,34 @@ def test_dagster_materialises_the_partition_with_its_task_as_metadata_and_checks
         assert not failed.success
         failure = next(e for e in failed.all_events if e.event_type_value == "STEP_FAILURE")
         assert "Segment allocation failed" in str(failure.event_specific_data.error)
+
+
+def test_the_cli_ingests_a_range_and_checks_it(marts, tmp_path):
+    import subprocess
+    import sys
+
+    config = tmp_path / "beaconhouse.toml"
+
+    def cli(*args):
+        return subprocess.run(
+            [sys.executable, "-m", "beaconhouse", "--config", str(config), "druid", *args],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+
+    days = ("--from", START.isoformat(), "--to", (START + dt.timedelta(days=1)).isoformat())
+    with DruidStandIn(marts.s3.settings) as druid:
+        config.write_text(_config(marts, druid.url))
+        # nothing ingested yet: Druid has no rows, the check says so and fails
+        empty = cli("check", *days)
+        assert empty.returncode == 1, empty.stderr
+        assert empty.stdout.count("DIFF") == 2
+        ingested = cli("ingest", *days)
+        assert ingested.returncode == 0, ingested.stderr
+        assert ingested.stdout.count("SUCCESS") == 2
+        assert len(druid.state.submitted) == 2
+        checked = cli("check", *days)
+        assert checked.returncode == 0, checked.stdout + checked.stderr
+        assert checked.stdout.count("OK") == 2
