@@ -303,3 +303,15 @@ def test_the_cli_ingests_a_range_and_checks_it(marts, tmp_path):
         checked = cli("check", *days)
         assert checked.returncode == 0, checked.stdout + checked.stderr
         assert checked.stdout.count("OK") == 2
+
+
+def test_a_day_without_traffic_ingests_nothing_and_checks_clean(marts):
+    quiet = START + dt.timedelta(days=20)
+    with DruidStandIn(marts.s3.settings) as druid:
+        settings = marts.with_druid(druid.url)
+        done = ingest_day(settings, quiet)
+        assert done.export.rows == 0
+        assert done.status.status_code == "SUCCESS"
+        comparison = check_day(settings, quiet)
+        assert comparison.passed, comparison.summary()
+        assert comparison.marts == comparison.druid == {}
