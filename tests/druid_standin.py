@@ -370,7 +370,7 @@ def _accumulate(target: dict[str, Any], metric: dict[str, Any], row: dict[str, A
 def _intervals(query: dict[str, Any]) -> list[tuple[int, int]]:
     raw = query["intervals"]
     items = [raw] if isinstance(raw, str) else raw
-    return [tuple(int(t.timestamp() * 1000) for t in parse_interval(i)) for i in items]  # type: ignore[misc]
+    return [tuple(int(t.timestamp() * 1000) for t in parse_interval(i)) for i in items]
 
 
 def _matches(row: dict[str, Any], flt: dict[str, Any] | None) -> bool:

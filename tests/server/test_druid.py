@@ -315,3 +315,20 @@ def test_a_day_without_traffic_ingests_nothing_and_checks_clean(marts):
         comparison = check_day(settings, quiet)
         assert comparison.passed, comparison.summary()
         assert comparison.marts == comparison.druid == {}
+
+
+def test_a_local_folder_export_is_ingested_through_a_local_input_source(marts, tmp_path):
+    with DruidStandIn(marts.s3.settings) as druid:
+        settings = marts.with_druid(druid.url, query_granularity="day").model_copy(
+            update={"archive": marts.settings.archive.model_copy(update={"url": str(tmp_path / "archive")})}
+        )
+        done = ingest_day(settings, START)
+        assert done.export.location.startswith(str(tmp_path / "archive" / "druid"))
+        assert pq.read_table(done.export.location).num_rows == done.export.rows > 0
+        assert druid.state.submitted[-1]["spec"]["ioConfig"]["inputSource"]["type"] == "local"
+        # day granularity: one Druid row per site and dimension combination, all at midnight
+        rows = druid.state.rows["beaconhouse_page_views"]
+        assert {row["__time"] for row in rows} == {
+            int(dt.datetime(2026, 3, 2, tzinfo=dt.UTC).timestamp() * 1000)
+        }
+        assert check_day(settings, START).passed
