@@ -133,6 +133,21 @@ def build_parser() -> argparse.ArgumentParser:
         "--from", dest="min_date", type=iso_date, required=True, help="first day (YYYY-MM-DD)"
     )
     backfill.add_argument("--to", dest="max_date", type=iso_date, required=True, help="last day (YYYY-MM-DD)")
+    druid = commands.add_parser("druid", help="the Druid aggregation store (docs/druid.md)")
+    dr = druid.add_subparsers(dest="druid_command", required=True, parser_class=_Parser)
+    spec = dr.add_parser("spec", help="print the index_parallel spec of a site-local day")
+    spec.add_argument("--day", type=iso_date, required=True, help="the site-local day (YYYY-MM-DD)")
+    for name, text in (
+        ("ingest", "export days of page views to Parquet and ingest them into Druid"),
+        ("check", "compare Druid's daily totals with the marts (exit code 1 on a difference)"),
+    ):
+        command = dr.add_parser(name, help=text)
+        command.add_argument(
+            "--from", dest="min_date", type=iso_date, required=True, help="first site-local day (YYYY-MM-DD)"
+        )
+        command.add_argument(
+            "--to", dest="max_date", type=iso_date, help="last site-local day (default: --from)"
+        )
     dagster = commands.add_parser("dagster", help="serve the Dagster UI against the warehouse (make dagster)")
     dagster.add_argument("--port", type=bounded_int("port", 1, 65535), default=3000, help="UI port (3000)")
     return parser
@@ -219,6 +234,13 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         from beaconhouse.orchestrate import backfill
 
         return backfill(settings, args.min_date, args.max_date, args.config)
+    if args.command == "druid":
+        from beaconhouse.druid import commands as druid
+
+        handler = {"spec": druid.druid_spec, "ingest": druid.druid_ingest, "check": druid.druid_check}[
+            args.druid_command
+        ]
+        return handler(args, settings)
     if args.command == "dagster":
         from beaconhouse.orchestrate import serve_dagster
 

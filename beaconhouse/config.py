@@ -226,6 +226,63 @@ class ArchiveSettings(_Section):
     url: str = ".beaconhouse/archive"
 
 
+#: Druid's query granularities the export can roll up to (ClickHouse interval of each)
+DRUID_GRANULARITIES = {
+    "minute": "1 MINUTE",
+    "fifteen_minute": "15 MINUTE",
+    "thirty_minute": "30 MINUTE",
+    "hour": "1 HOUR",
+    "day": "1 DAY",
+}
+
+
+class DruidSettings(_Section):
+    """The Druid aggregation store: where the daily rollup is exported, and the cluster
+    (Overlord for ingestion tasks, Broker for queries) that ingests it."""
+
+    overlord_url: str = "http://127.0.0.1:8081"
+    broker_url: str = "http://127.0.0.1:8082"
+    #: basic-auth credentials, when the cluster runs druid-basic-security
+    username: str | None = None
+    password: str | None = Field(default=None, repr=False)
+    datasource: str = "beaconhouse_page_views"
+    #: the rollup's time resolution: the export and Druid's queryGranularity
+    query_granularity: Literal["minute", "fifteen_minute", "thirty_minute", "hour", "day"] = "hour"
+    #: where the Parquet export goes (folder or s3://bucket/prefix); empty: <archive.url>/druid
+    export_url: str = ""
+    #: Druid's theta sketch size for visitors and sessions (a power of 2)
+    sketch_size: int = Field(default=16384, ge=16, le=67_108_864)
+    #: seconds one HTTP request to the Overlord or Broker may take
+    request_timeout: float = Field(default=30.0, gt=0)
+    #: attempts of a request that met a connection error or a 5xx answer
+    request_retries: int = Field(default=3, ge=1, le=20)
+    retry_backoff_seconds: float = Field(default=2.0, ge=0)
+    #: how often a task's status is asked, and how long it may take before we give up
+    poll_interval_seconds: float = Field(default=5.0, gt=0)
+    task_timeout_seconds: float = Field(default=3600.0, gt=0)
+    #: relative difference allowed between Druid's sketch counts and the marts' exact ones
+    distinct_tolerance: float = Field(default=0.025, ge=0, le=1)
+
+    @field_validator("overlord_url", "broker_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not re.match(r"^https?://[^/\s]+", value):
+            raise ValueError("must be an http:// or https:// URL, e.g. http://127.0.0.1:8081")
+        return value.rstrip("/")
+
+    @field_validator("datasource")
+    @classmethod
+    def _datasource_name(cls, value: str) -> str:
+        return _check_identifier(value)
+
+    @field_validator("sketch_size")
+    @classmethod
+    def _power_of_two(cls, value: int) -> int:
+        if value & (value - 1):
+            raise ValueError("must be a power of 2 (Druid's thetaSketch size)")
+        return value
+
+
 #: Used when no secret is configured: fine on a laptop, never in production (the
 #: cookieless visitor id is only as private as this key).
 DEV_VISITOR_ID_SECRET = "beaconhouse-development-only-visitor-key"  # noqa: S105 - documented dev default
@@ -344,6 +401,7 @@ class Settings(_Section):
     landing: LandingSettings = LandingSettings()
     archive: ArchiveSettings = ArchiveSettings()
     ingest: IngestSettings = IngestSettings()
+    druid: DruidSettings = DruidSettings()
     sites: tuple[Site, ...] = ()
 
     @field_validator("sites")
@@ -357,6 +415,10 @@ class Settings(_Section):
                     raise ValueError(f"two sites share {attr} {value!r}")
                 seen.add(value)
         return sites
+
+    def druid_export_url(self) -> str:
+        """Where the Druid export goes: ``druid.export_url``, else beside the archive."""
+        return (self.druid.export_url or f"{self.archive.url.rstrip('/')}/druid").rstrip("/")
 
     def site(self, website_id: int) -> Site:
         """The site with this id; :class:`ConfigError` if none."""
