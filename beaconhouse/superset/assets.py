@@ -86,7 +86,7 @@ class Assets(_Asset):
 
 def load_assets(directory: Path = ASSETS_DIR) -> Assets:
     """Read and check the four asset files; :class:`ConfigError` names what is wrong."""
-    import yaml
+    import yaml  # type: ignore[import-untyped]  # PyYAML ships no types; its stubs are not a dependency
 
     data: dict[str, Any] = {}
     for key, file in (

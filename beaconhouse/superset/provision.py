@@ -86,9 +86,10 @@ def _one(found: list[dict[str, Any]], kind: str, name: str) -> dict[str, Any] | 
 
 def _database(api: SupersetApi, assets: Assets, settings: Settings, report: ProvisionReport) -> int:
     name = assets.database.name
-    body = {
+    uri = database_uri(settings)
+    body: dict[str, Any] = {
         "database_name": name,
-        "sqlalchemy_uri": database_uri(settings),
+        "sqlalchemy_uri": uri,
         "expose_in_sqllab": assets.database.expose_in_sqllab,
         "allow_dml": False,
         "allow_ctas": False,
@@ -104,8 +105,7 @@ def _database(api: SupersetApi, assets: Assets, settings: Settings, report: Prov
     current = api.get(f"/api/v1/database/{database_id}/connection")["result"]
     # Superset masks the stored password; compare the rest of the URL and the flags,
     # and send the password only when something else changes.
-    wanted_uri = _mask_password(body["sqlalchemy_uri"])  # type: ignore[arg-type]
-    same = _mask_password(current["sqlalchemy_uri"]) == wanted_uri and all(
+    same = _mask_password(current["sqlalchemy_uri"]) == _mask_password(uri) and all(
         current.get(key) == value for key, value in body.items() if key != "sqlalchemy_uri"
     )
     if same:
@@ -144,7 +144,7 @@ def _dataset(
         dataset_id = int(existing["id"])
     current = api.get(f"/api/v1/dataset/{dataset_id}")["result"]
     current_metrics = {m["metric_name"]: m for m in current["metrics"]}
-    wanted_metrics = [
+    wanted_metrics: list[dict[str, Any]] = [
         {
             "metric_name": m.name,
             "expression": m.expression,
@@ -164,10 +164,10 @@ def _dataset(
     if not (same_metrics and same_table):
         # Metrics with the id of an existing one update it; the rest are created, and
         # metrics not in the list are deleted (Superset's DatasetDAO.update_metrics).
-        metrics = [
-            {**m, **({"id": current_metrics[m["metric_name"]]["id"]} if m["metric_name"] in current_metrics else {})}  # type: ignore[index]
-            for m in wanted_metrics
-        ]
+        metrics = [dict(m) for m in wanted_metrics]
+        for metric in metrics:
+            if metric["metric_name"] in current_metrics:
+                metric["id"] = current_metrics[metric["metric_name"]]["id"]
         api.put(
             f"/api/v1/dataset/{dataset_id}",
             {"description": dataset.description, "main_dttm_col": dataset.main_dttm_col, "metrics": metrics},
@@ -251,13 +251,15 @@ def query_context(chart: ChartAsset, dataset_id: int) -> dict[str, Any]:
 def _chart(
     api: SupersetApi, chart: ChartAsset, dataset_id: int, dashboards: list[int], report: ProvisionReport
 ) -> int:
+    params = form_data(chart, dataset_id)
+    query = query_context(chart, dataset_id)
     body = {
         "slice_name": chart.name,
         "viz_type": chart.viz_type,
         "datasource_id": dataset_id,
         "datasource_type": "table",
-        "params": json.dumps(form_data(chart, dataset_id), sort_keys=True),
-        "query_context": json.dumps(query_context(chart, dataset_id), sort_keys=True),
+        "params": json.dumps(params, sort_keys=True),
+        "query_context": json.dumps(query, sort_keys=True),
         "dashboards": dashboards,
     }
     existing = _one(api.find("chart", "slice_name", chart.name), "chart", chart.name)
@@ -269,8 +271,8 @@ def _chart(
     current = api.get(f"/api/v1/chart/{chart_id}")["result"]
     same = (
         current["viz_type"] == chart.viz_type
-        and _json(current.get("params")) == _json(body["params"])  # type: ignore[arg-type]
-        and _json(current.get("query_context")) == _json(body["query_context"])  # type: ignore[arg-type]
+        and _json(current.get("params")) == params
+        and _json(current.get("query_context")) == query
         and sorted(d["id"] for d in current.get("dashboards", [])) == dashboards
     )
     if same:
@@ -319,7 +321,12 @@ def position_json(dashboard: DashboardAsset, chart_ids: dict[str, int]) -> dict[
                 "id": key,
                 "children": [],
                 "parents": ["ROOT_ID", "GRID_ID", row_id],
-                "meta": {"chartId": chart_id, "width": width, "height": dashboard.row_height, "sliceName": name},
+                "meta": {
+                    "chartId": chart_id,
+                    "width": width,
+                    "height": dashboard.row_height,
+                    "sliceName": name,
+                },
             }
         layout[row_id] = {
             "type": "ROW",

@@ -298,3 +298,19 @@ def test_the_dashboard_renders_every_chart_in_headless_chromium(deployment):
     assert page["distinct_colours"] > 200
     assert page["foreground_share"] > 0.05
     assert ARTIFACT.stat().st_size > 50_000
+
+
+def test_superset_up_refuses_a_warehouse_user_that_can_write(deployment):
+    from beaconhouse.config import ConfigError
+    from beaconhouse.superset.commands import check_read_only_user
+
+    check_read_only_user(deployment.settings)  # analyst: read-only, accepted
+    loader = deployment.settings.model_copy(
+        update={
+            "superset": deployment.settings.superset.model_copy(
+                update={"database_user": "loader", "database_password": USERS["loader"][0]}
+            )
+        }
+    )
+    with pytest.raises(ConfigError, match="loader can write"):
+        check_read_only_user(loader)
