@@ -75,11 +75,19 @@ def check_read_only_user(settings: Settings) -> None:
     as_user: WarehouseSettings = settings.warehouse.model_copy(
         update={"user": settings.superset.database_user, "password": settings.superset.database_password}
     )
-    client = connect(as_user)
+    from clickhouse_connect.driver.exceptions import DatabaseError
+
     try:
-        readonly = client.query("SELECT getSetting('readonly')").result_rows[0][0]
-    finally:
-        client.close()
+        client = connect(as_user)
+        try:
+            readonly = client.query("SELECT getSetting('readonly')").result_rows[0][0]
+        finally:
+            client.close()
+    except DatabaseError as exc:
+        reason = str(exc).split("DB::Exception: ")[-1].split(" (version")[0].strip()
+        raise CommandError(
+            f"superset.database_user {settings.superset.database_user} cannot query the warehouse: {reason}"
+        ) from None
     if str(readonly) == "0":
         host = urlsplit(settings.warehouse.url).netloc
         raise ConfigError(
