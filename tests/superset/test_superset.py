@@ -96,7 +96,7 @@ def _require_superset() -> None:
     missing = [str(p) for p in (SUPERSET_VENV / "bin" / "superset", CHROMIUM, CHROMEDRIVER) if not p.exists()]
     if missing:
         pytest.fail(
-            f"missing {', '.join(missing)}: run `make superset` and `apt-get install -y chromium "
+            f"missing {', '.join(missing)}: run `make superset-venv` and `apt-get install -y chromium "
             "chromium-driver` (.ci/run does both)",
             pytrace=False,
         )
