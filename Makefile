@@ -53,7 +53,7 @@ superset-up: superset
 	$(VENV)/bin/beaconhouse superset up
 
 # only the Superset tests (they also run in `make test`)
-test-superset: superset
+test-superset: install superset-venv
 	$(VENV)/bin/pytest -q tests/superset
 
 test: install
