@@ -3,8 +3,13 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# Superset pins libraries older than the stack's: it gets its own venv (docs/superset.md)
+SUPERSET_VENV := .superset-venv
+SUPERSET_STAMP := $(SUPERSET_VENV)/.installed
+UV = $(shell command -v uv >/dev/null 2>&1 && echo uv || echo python3 -m uv)
 
-.PHONY: install demo dagster test test-unit test-server bench lint format typecheck clean dbt-docs
+.PHONY: install demo dagster test test-unit test-server bench lint format typecheck clean dbt-docs \
+	superset superset-venv superset-up test-superset chromium
 
 install: $(STAMP)
 
@@ -27,7 +32,40 @@ demo: install
 dagster: install
 	$(VENV)/bin/beaconhouse dagster
 
-test: install
+# Superset's venv from superset/requirements.lock (exact versions; regenerate it with
+# `uv pip compile --python 3.11 superset/requirements.in -o superset/requirements.lock`),
+# then its metadata (SQLite), admin user and roles under .beaconhouse/superset.
+# SUPERSET_SECRET_KEY from the environment, else a generated .beaconhouse/superset/secret_key.
+superset: install $(SUPERSET_STAMP)
+	$(VENV)/bin/beaconhouse superset setup
+
+# the venv alone: what the tests need (they set Superset up in a home of their own)
+superset-venv: $(SUPERSET_STAMP)
+
+$(SUPERSET_STAMP): superset/requirements.lock | $(STAMP)
+	$(UV) venv --clear --quiet --python 3.11 $(SUPERSET_VENV)
+	VIRTUAL_ENV=$(SUPERSET_VENV) $(UV) pip sync --quiet --compile-bytecode superset/requirements.lock
+	@touch $(SUPERSET_STAMP)
+
+# Superset on http://127.0.0.1:8088 against the running warehouse (beaconhouse.toml), provisioned
+# from superset/assets; needs superset.database_password (BEACONHOUSE_SUPERSET__DATABASE_PASSWORD)
+superset-up: superset
+	$(VENV)/bin/beaconhouse superset up
+
+# only the Superset tests (they also run in `make test`)
+test-superset: install superset-venv chromium
+	$(VENV)/bin/pytest -q tests/superset
+
+# Debian's chromium and its driver, for the Superset dashboard screenshot test
+chromium:
+	@if ! [ -x /usr/bin/chromium ] || ! [ -x /usr/bin/chromedriver ]; then \
+	  sudo=""; [ "$$(id -u)" -eq 0 ] || sudo="sudo"; \
+	  $$sudo apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	fi
+
+# everything, the Superset test included (it needs Superset's venv and chromium)
+test: install superset-venv chromium
 	$(VENV)/bin/pytest -q
 
 test-unit: install
@@ -54,4 +92,4 @@ format: install
 	$(VENV)/bin/ruff check --fix .
 
 clean:
-	rm -rf .beaconhouse .pytest_cache .mypy_cache .ruff_cache bench/results
+	rm -rf .beaconhouse .pytest_cache .mypy_cache .ruff_cache bench/results $(SUPERSET_VENV)

@@ -150,6 +150,13 @@ def build_parser() -> argparse.ArgumentParser:
         )
     dagster = commands.add_parser("dagster", help="serve the Dagster UI against the warehouse (make dagster)")
     dagster.add_argument("--port", type=bounded_int("port", 1, 65535), default=3000, help="UI port (3000)")
+    superset = commands.add_parser("superset", help="Superset on the marts (docs/superset.md)")
+    ss = superset.add_subparsers(dest="superset_command", required=True, parser_class=_Parser)
+    ss.add_parser("setup", help="create or upgrade its metadata, admin user and roles (make superset)")
+    provision = ss.add_parser("provision", help="apply superset/assets to a running Superset, idempotently")
+    provision.add_argument("--url", help="Superset's URL (default: superset.url)")
+    superset_up = ss.add_parser("up", help="set up, start on --port, provision, serve (make superset-up)")
+    superset_up.add_argument("--port", type=bounded_int("port", 1, 65535), default=8088, help="port (8088)")
     return parser
 
 
@@ -245,6 +252,14 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         from beaconhouse.orchestrate import serve_dagster
 
         return serve_dagster(settings, args.port, args.config)
+    if args.command == "superset":
+        from beaconhouse.superset import commands as superset
+
+        if args.superset_command == "setup":
+            return superset.setup(settings)
+        if args.superset_command == "provision":
+            return superset.provision_running(settings, args.url)
+        return superset.up(settings, args.port)
     raise AssertionError(args.command)
 
 

@@ -392,6 +392,29 @@ class Site(_Section):
         return self
 
 
+class SupersetSettings(_Section):
+    """Superset (``make superset``, ``make superset-up``): where it runs, how it reaches the marts."""
+
+    url: str = "http://127.0.0.1:8088"
+    #: its own virtual environment and its home (SQLite metadata, generated secrets)
+    venv: Path = Path(".superset-venv")
+    home: Path = Path(".beaconhouse/superset")
+    #: Superset's admin, who provisions; an empty password reads ``home``/admin_password
+    admin_user: str = "admin"
+    admin_password: str = ""
+    #: the read-only warehouse user Superset's database connection logs in as
+    #: (a ``role = "readonly"`` user of the embedded server, or a read-only ClickHouse user)
+    database_user: str = "superset"
+    database_password: str = ""
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not re.match(r"^https?://[^/\s]+", value):
+            raise ValueError("must be an http:// or https:// URL, e.g. http://127.0.0.1:8088")
+        return value.rstrip("/")
+
+
 class Settings(_Section):
     """The whole configuration."""
 
@@ -402,6 +425,7 @@ class Settings(_Section):
     archive: ArchiveSettings = ArchiveSettings()
     ingest: IngestSettings = IngestSettings()
     druid: DruidSettings = DruidSettings()
+    superset: SupersetSettings = SupersetSettings()
     sites: tuple[Site, ...] = ()
 
     @field_validator("sites")

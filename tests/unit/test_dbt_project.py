@@ -127,13 +127,19 @@ def test_sources_declare_freshness(manifest):
     assert events["freshness"]["warn_after"] == {"count": 2, "period": "hour"}
 
 
-def test_exposures_describe_dashboards_on_the_marts(manifest):
-    exposures = manifest["exposures"].values()
-    assert {e["name"] for e in exposures} >= {"traffic_overview", "content", "acquisition", "conversions"}
-    for exposure in exposures:
+def test_exposures_are_the_superset_dashboards_and_their_marts(manifest):
+    from beaconhouse.superset.assets import load_assets
+
+    assets = load_assets()
+    exposures = {e["url"]: e for e in manifest["exposures"].values()}
+    dashboards = {f"http://127.0.0.1:8088/superset/dashboard/{d.slug}/": d for d in assets.dashboards}
+    assert set(exposures) == set(dashboards)
+    charts = {c.name: c for c in assets.charts}
+    for url, exposure in exposures.items():
         assert exposure["type"] == "dashboard"
         assert exposure["description"].strip()
-        assert exposure["depends_on"]["nodes"]
+        tables = {charts[name].dataset for row in dashboards[url].rows for name in row}
+        assert set(exposure["depends_on"]["nodes"]) == {f"model.beaconhouse.{t}" for t in tables}
 
 
 def test_dbt_environment_follows_the_settings():
