@@ -27,7 +27,6 @@ from typing import Any
 from beaconhouse.config import Settings
 from beaconhouse.retention.fingerprint import (
     EventColumns,
-    Fingerprint,
     archive_fingerprint,
     table_fingerprint,
 )
@@ -47,7 +46,7 @@ class FaultPoint(StrEnum):
     AFTER_DROP = "after_drop"
 
 
-class InjectedFault(RuntimeError):
+class InjectedFaultError(RuntimeError):
     """The job stopped at a :class:`FaultPoint` because it was asked to."""
 
 
@@ -154,15 +153,15 @@ class ArchiveJob:
     def _fault(self, point: FaultPoint) -> None:
         if self.fail_at == point:
             self.fail_at = None  # once per job: the rerun is a new job anyway
-            raise InjectedFault(f"injected fault {point.value}")
+            raise InjectedFaultError(f"injected fault {point.value}")
 
     def _prepare(self, site: int, day: dt.date, entry: Entry | None, report: ArchiveReport) -> Entry | None:
         """Bring one site-day to a verified archive; the entry to drop, or None."""
         table = table_fingerprint(self.client, self.raw_db, self.columns, site, day)
-        if entry is not None and entry.state == State.RESTORED:
-            if entry.recorded_at.replace(tzinfo=dt.UTC) + self._hold() > self.now:
-                report.held.append((site, day))
-                return None
+        held_until = entry.recorded_at.replace(tzinfo=dt.UTC) + self._hold() if entry else None
+        if entry is not None and entry.state == State.RESTORED and held_until and held_until > self.now:
+            report.held.append((site, day))
+            return None
         if entry is not None and entry.state in (State.VERIFIED, State.RESTORED, State.DROPPED):
             if table == entry.fingerprint or (table.rows == 0 and entry.state != State.DROPPED):
                 # Still the verified rows, or already gone (a run died after its drop):
@@ -212,7 +211,8 @@ class ArchiveJob:
         if found != entry.fingerprint:
             raise ArchiveMismatchError(
                 f"site {entry.website_id} {entry.day}: {entry.url} reads back {found.rows} rows "
-                f"(checksum {found.checksum}), expected {entry.fingerprint.rows} ({entry.fingerprint.checksum})"
+                f"(checksum {found.checksum}), expected {entry.fingerprint.rows} "
+                f"({entry.fingerprint.checksum})"
             )
 
     def _drop(self, day: dt.date, entries: list[Entry], report: ArchiveReport) -> None:
@@ -220,7 +220,8 @@ class ArchiveJob:
         sites_in_day = {
             int(row[0])
             for row in self.client.query(
-                f"SELECT DISTINCT website_id FROM `{self.raw_db}`.events WHERE toDate(client_ts) = {{day:Date}}",
+                f"SELECT DISTINCT website_id FROM `{self.raw_db}`.events "
+                "WHERE toDate(client_ts) = {day:Date}",
                 parameters={"day": day},
             ).result_rows
         }
@@ -228,11 +229,14 @@ class ArchiveJob:
         for entry in entries:
             now = table_fingerprint(self.client, self.raw_db, self.columns, entry.website_id, day)
             if now.rows and now != entry.fingerprint:
-                report.conflicts.append(f"site {entry.website_id} {day}: rows changed since verified; not dropped")
+                report.conflicts.append(
+                    f"site {entry.website_id} {day}: rows changed since verified; not dropped"
+                )
                 return
         if sites_in_day <= verified_sites:
             self.client.command(
-                f"ALTER TABLE {self.events.data_table}{self.events.on_cluster} DROP PARTITION '{day.isoformat()}'"
+                f"ALTER TABLE {self.events.data_table}{self.events.on_cluster} "
+                f"DROP PARTITION '{day.isoformat()}'"
             )
             report.partitions_dropped.append(day)
         else:
@@ -248,7 +252,13 @@ class ArchiveJob:
         for entry in entries:
             if entry.state != State.DROPPED:
                 self.manifest.record(
-                    entry, entry.website_id, day, State.DROPPED, entry.generation, entry.url, entry.fingerprint
+                    entry,
+                    entry.website_id,
+                    day,
+                    State.DROPPED,
+                    entry.generation,
+                    entry.url,
+                    entry.fingerprint,
                 )
                 report.dropped.append((entry.website_id, day))
 

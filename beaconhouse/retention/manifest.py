@@ -48,7 +48,8 @@ class Manifest:
         last_day: dt.date | None = None,
     ) -> dict[tuple[int, dt.date], Entry]:
         """The current entry of every site-day, optionally for one site and a day range."""
-        conditions, params = ["1"], {}
+        conditions: list[str] = ["1"]
+        params: dict[str, object] = {}
         if website_id is not None:
             conditions.append("website_id = {site:UInt32}")
             params["site"] = website_id
@@ -93,8 +94,30 @@ class Manifest:
         seq = previous.seq + 1 if previous else 1
         self.client.insert(
             self.table,
-            [[website_id, day, seq, state.value, generation, url, fingerprint.rows, fingerprint.checksum, note]],
-            column_names=["website_id", "day", "seq", "state", "generation", "url", "rows", "checksum", "note"],
+            [
+                [
+                    website_id,
+                    day,
+                    seq,
+                    state.value,
+                    generation,
+                    url,
+                    fingerprint.rows,
+                    fingerprint.checksum,
+                    note,
+                ]
+            ],
+            column_names=[
+                "website_id",
+                "day",
+                "seq",
+                "state",
+                "generation",
+                "url",
+                "rows",
+                "checksum",
+                "note",
+            ],
         )
         return Entry(
             website_id,

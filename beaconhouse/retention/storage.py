@@ -3,7 +3,7 @@
 Rows move in and out of the archive only through ClickHouse's own ``file()`` and
 ``s3()`` table functions, so the server does the Parquet encoding and decoding.
 Removing an object is the one thing SQL cannot do; that goes through the filesystem
-or boto3 (privacy rewrites need the old object gone).
+or fsspec (privacy rewrites need the old object gone).
 
 ``file()`` writes on the ClickHouse server's host, relative to its working folder:
 a local archive therefore has to be an absolute path on a filesystem the server and
@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from beaconhouse.config import S3Settings, Settings
+from beaconhouse.ingest.sources import filesystem
 
 #: settings every archive write uses: snappy Parquet, replacing a partial object a
 #: crashed run may have left (Parquet cannot be appended to)
@@ -57,17 +58,24 @@ class ArchiveStore:
             f"{self.url}/raw_events/website_id={website_id}/date={day.isoformat()}/part-{generation}.parquet"
         )
 
-    def table_function(self, object_url: str, structure: str | None = None) -> tuple[str, dict[str, Any]]:
-        """``file(...)`` or ``s3(...)`` SQL for ``object_url`` and its query parameters."""
-        params: dict[str, Any] = {"archive_path": self._path_for_server(object_url)}
-        args = ["{archive_path:String}"]
+    def table_function(
+        self, object_url: str, structure: str | None = None, name: str = "archive"
+    ) -> tuple[str, dict[str, Any]]:
+        """``file(...)`` or ``s3(...)`` SQL for ``object_url`` and its query parameters.
+
+        The parameters are named ``<name>_…``: two table functions in one statement
+        need two names.
+        """
+        params: dict[str, Any] = {f"{name}_path": self._path_for_server(object_url)}
+        args = [f"{{{name}_path:String}}"]
         if self.is_s3 and self.s3.access_key_id:
-            params |= {"archive_key": self.s3.access_key_id, "archive_secret": self.s3.secret_access_key or ""}
-            args += ["{archive_key:String}", "{archive_secret:String}"]
+            params[f"{name}_key"] = self.s3.access_key_id
+            params[f"{name}_secret"] = self.s3.secret_access_key or ""
+            args += [f"{{{name}_key:String}}", f"{{{name}_secret:String}}"]
         args.append("'Parquet'")
         if structure is not None:
-            params["archive_structure"] = structure
-            args.append("{archive_structure:String}")
+            params[f"{name}_structure"] = structure
+            args.append(f"{{{name}_structure:String}}")
         return f"{'s3' if self.is_s3 else 'file'}({', '.join(args)})", params
 
     def _path_for_server(self, object_url: str) -> str:
@@ -80,32 +88,12 @@ class ArchiveStore:
 
     def delete(self, object_url: str) -> None:
         """Remove an object (a superseded generation); missing is fine (reruns)."""
-        if not self.is_s3:
-            Path(object_url).unlink(missing_ok=True)
-            return
-        parts = urlsplit(object_url)
-        self._s3_client().delete_object(Bucket=parts.netloc, Key=parts.path.lstrip("/"))
+        fs = filesystem(object_url, self.s3)
+        if fs.exists(object_url):
+            fs.rm(object_url)
 
     def exists(self, object_url: str) -> bool:
-        """Whether the object is there (tests and checks)."""
-        if not self.is_s3:
-            return Path(object_url).is_file()
-        from botocore.exceptions import ClientError
-
-        parts = urlsplit(object_url)
-        try:
-            self._s3_client().head_object(Bucket=parts.netloc, Key=parts.path.lstrip("/"))
-        except ClientError:
-            return False
-        return True
-
-    def _s3_client(self) -> Any:
-        import boto3
-
-        return boto3.client(
-            "s3",
-            endpoint_url=self.s3.endpoint_url,
-            region_name=self.s3.region,
-            aws_access_key_id=self.s3.access_key_id,
-            aws_secret_access_key=self.s3.secret_access_key,
-        )
+        """Whether the object is there."""
+        fs = filesystem(object_url, self.s3)
+        fs.invalidate_cache()
+        return bool(fs.exists(object_url))
