@@ -133,6 +133,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--from", dest="min_date", type=iso_date, required=True, help="first day (YYYY-MM-DD)"
     )
     backfill.add_argument("--to", dest="max_date", type=iso_date, required=True, help="last day (YYYY-MM-DD)")
+    from beaconhouse.retention.commands import add_arguments as retention_arguments
+
+    retention_arguments(commands, _Parser)
     dagster = commands.add_parser("dagster", help="serve the Dagster UI against the warehouse (make dagster)")
     dagster.add_argument("--port", type=bounded_int("port", 1, 65535), default=3000, help="UI port (3000)")
     return parser
@@ -219,6 +222,10 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         from beaconhouse.orchestrate import backfill
 
         return backfill(settings, args.min_date, args.max_date, args.config)
+    if args.command in ("archive", "privacy"):
+        from beaconhouse.retention.commands import run as run_retention
+
+        return run_retention(args, settings)
     if args.command == "dagster":
         from beaconhouse.orchestrate import serve_dagster
 
