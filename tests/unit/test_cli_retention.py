@@ -21,7 +21,10 @@ domain = "one.example"
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["archive", "restore", "--site", "1", "--from", "2026-03-05", "--to", "2026-03-01"], "is after --to"),
+        (
+            ["archive", "restore", "--site", "1", "--from", "2026-03-05", "--to", "2026-03-01"],
+            "is after --to",
+        ),
         (["archive", "restore", "--site", "1"], "the following arguments are required: --from"),
         (["archive", "restore", "--site", "0", "--from", "2026-03-01"], "invalid website id 0"),
         (["archive", "restore", "--site", "1", "--from", "2026-02-30"], "invalid date '2026-02-30'"),
