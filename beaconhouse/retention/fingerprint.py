@@ -54,7 +54,12 @@ class EventColumns:
 
     @property
     def checksum_sql(self) -> str:
+        """``count(), checksum`` of the rows selected."""
         return f"count(), sum(cityHash64(toString(tuple({self.select_list}))))"
+
+    def checksum_sql_if(self, condition: str) -> str:
+        """``count, checksum`` of the rows that meet ``condition``, the others ignored."""
+        return f"countIf({condition}), sumIf(cityHash64(toString(tuple({self.select_list}))), {condition})"
 
 
 def table_fingerprint(

@@ -71,8 +71,9 @@ class PrivacyDeletion:
         self.columns = EventColumns.read(client, self.raw_db)
         self.params: dict[str, Any] = {"site": website_id, "who": value, "tz": self.site.timezone}
         column = "visitor_id" if kind == "visitor" else "user_id"
-        #: the person's rows, in raw.events and in an archive object alike
-        self.matches = f"(website_id = {{site:UInt32}} AND {column} = {{who:String}})"
+        #: the person's rows, in raw.events and in an archive object alike; never NULL
+        #: (user_id is Nullable), so that NOT matches keeps every other row
+        self.matches = f"(website_id = {{site:UInt32}} AND ifNull({column} = {{who:String}}, false))"
 
     def run(self, rebuild: bool = True) -> PrivacyReport:
         report = PrivacyReport(uuid.uuid4())
@@ -226,12 +227,19 @@ class PrivacyDeletion:
         """Write the object without the person as the next generation; rows removed."""
         entry = self.manifest.entries(site, day, day)[(site, day)]
         old_function, old_params = self.store.table_function(entry.url, self.columns.structure)
-        kept_rows, kept_checksum = self.client.query(
-            f"SELECT {self.columns.checksum_sql} FROM {old_function} WHERE NOT {self.matches}",
+        kept_rows, kept_checksum, matching, total = self.client.query(
+            f"SELECT {self.columns.checksum_sql_if(f'NOT {self.matches}')}, countIf({self.matches}), "
+            f"count() FROM {old_function}",
             parameters={**old_params, **self.params},
             settings=READ_SETTINGS,
         ).result_rows[0]
         kept = Fingerprint(int(kept_rows), int(kept_checksum))
+        if kept.rows + int(matching) != int(total) or int(total) != entry.fingerprint.rows:
+            # Every row is the person's or kept, and the object is what was verified.
+            raise PrivacyError(
+                f"site {site} {day}: {entry.url} holds {total} rows ({matching} to remove, "
+                f"{kept.rows} to keep), the manifest {entry.fingerprint.rows}"
+            )
         generation = entry.generation + 1
         new_url = self.store.object_url(site, day, generation)
         new_function, new_params = self.store.table_function(new_url, self.columns.structure, name="rewrite")

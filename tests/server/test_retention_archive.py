@@ -17,6 +17,8 @@ from beaconhouse.config import Settings
 from beaconhouse.retention.archive_job import ArchiveJob, ArchiveMismatchError, FaultPoint, InjectedFaultError
 from beaconhouse.retention.fingerprint import EventColumns
 from beaconhouse.retention.manifest import Manifest, State
+from beaconhouse.retention.privacy import PrivacyDeletion
+from beaconhouse.retention.restore import restore
 from beaconhouse.retention.storage import WRITE_SETTINGS, ArchiveStore
 from beaconhouse.warehouse.migrations import SchemaContext, apply_migrations
 from tests.s3_server import MotoS3
@@ -69,10 +71,10 @@ def _load(client, settings: Settings) -> None:
     )
 
 
-def _counts(client, settings: Settings) -> dict[tuple[int, dt.date], int]:
+def _counts(client, settings: Settings, where: str = "1") -> dict[tuple[int, dt.date], int]:
     rows = client.query(
         f"SELECT website_id, toDate(client_ts), count() FROM {settings.warehouse.raw_database}.events "
-        "GROUP BY ALL"
+        f"WHERE {where} GROUP BY ALL"
     ).result_rows
     return {(int(s), d): int(n) for s, d, n in rows}
 
@@ -187,6 +189,7 @@ def test_archive_to_a_real_s3_endpoint(warehouse):
         client = warehouse.client()
         _load(client, settings)
         before = _counts(client, settings)
+        users = _counts(client, settings, "user_id = 'user-7'")
         report = ArchiveJob(client, settings, today=TODAY).run()
         assert set(report.dropped) == SITE1_EXPIRED
         _check_archived(client, settings, before, SITE1_EXPIRED)
@@ -195,6 +198,26 @@ def test_archive_to_a_real_s3_endpoint(warehouse):
             f"beaconhouse/raw_events/website_id=1/date={d:%Y-%m-%d}/part-1.parquet"
             for d in sorted(d for _, d in SITE1_EXPIRED)
         ]
+
+        # A user's rows leave the archive objects and the hot rows (the marts have
+        # their own test: tests/server/test_retention_marts.py).
+        hot_user_rows = sum(
+            n for (site, _), n in users.items() if site == 1 and (site, _) not in SITE1_EXPIRED
+        )
+        privacy = PrivacyDeletion(client, settings, 1, "user", "user-7").run(rebuild=False)
+        assert privacy.archive_objects_rewritten == 3
+        assert privacy.archive_rows_deleted == sum(users[k] for k in SITE1_EXPIRED)
+        assert privacy.raw_events_deleted == hot_user_rows
+        keys = sorted(o["Key"] for o in s3.client().list_objects_v2(Bucket="archive")["Contents"])
+        assert keys == [  # the first generation is gone
+            f"beaconhouse/raw_events/website_id=1/date={d:%Y-%m-%d}/part-2.parquet"
+            for d in sorted(d for _, d in SITE1_EXPIRED)
+        ]
+        # Restore reads the rewritten objects back: every count as before, less the user's.
+        restored = restore(client, settings, 1, FIRST_DAY, FIRST_DAY + dt.timedelta(days=2), rebuild=False)
+        assert set(restored.restored) == SITE1_EXPIRED  # UTC days of the site's local days (UTC site)
+        expected = {key: n - (users[key] if key[0] == 1 else 0) for key, n in before.items()}
+        assert _counts(client, settings) == {k: n for k, n in expected.items() if n}
 
 
 def test_the_archive_folder_is_resolved_to_an_absolute_path(tmp_path, monkeypatch):
