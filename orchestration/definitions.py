@@ -7,7 +7,7 @@ the resource pointed at their configuration (:func:`definitions`).
 
 import dagster as dg
 
-from orchestration.defs import dbt, ingestion, quality
+from orchestration.defs import dbt, ingestion, quality, retention
 from orchestration.defs.jobs import files_job, marts_job, setup_job
 from orchestration.defs.resources import BeaconhouseResource
 
@@ -18,6 +18,7 @@ def definitions(beaconhouse: BeaconhouseResource | None = None) -> dg.Definition
         ingestion.defs,
         dbt.defs,
         quality.defs,
+        retention.defs,
         dg.Definitions(
             jobs=[files_job, marts_job, setup_job],
             resources={"beaconhouse": beaconhouse or BeaconhouseResource()},
