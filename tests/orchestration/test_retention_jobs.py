@@ -34,7 +34,9 @@ def setup(warehouse, tmp_path):
 
 
 def _checks(defs) -> dict[str, bool]:
-    result = defs.resolve_job_def("retention_checks").execute_in_process(instance=dg.DagsterInstance.ephemeral())
+    result = defs.resolve_job_def("retention_checks").execute_in_process(
+        instance=dg.DagsterInstance.ephemeral()
+    )
     return {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
 
 
