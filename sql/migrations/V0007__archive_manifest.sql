@@ -15,7 +15,7 @@
 CREATE TABLE IF NOT EXISTS {{ raw_db }}.archive_manifest{{ m.on_cluster_clause() }}
 (
     website_id          UInt32,
-    day                 Date COMMENT 'UTC day of client_ts: the raw.events partition',
+    day                 Date COMMENT 'UTC day of client_ts: a partition of the events table',
     seq                 UInt32 COMMENT 'Per site-day: +1 per step; the highest is the state',
     state               LowCardinality(String) COMMENT 'exported | verified | dropped | restored',
     generation          UInt32 COMMENT 'Archive object version: +1 per privacy rewrite',
