@@ -227,3 +227,55 @@ def test_the_archive_folder_is_resolved_to_an_absolute_path(tmp_path, monkeypatc
     assert store.object_url(3, FIRST_DAY, 2).endswith(
         "rel/archive/raw_events/website_id=3/date=2025-01-01/part-2.parquet"
     )
+
+
+def test_a_restore_that_died_half_way_is_not_dropped_and_is_finished_by_the_next(local):
+    client, settings = local
+    before = _counts(client, settings)
+    ArchiveJob(client, settings, today=TODAY).run()
+    raw = settings.warehouse.raw_database
+    entry = Manifest(client, raw).entries()[(1, FIRST_DAY)]
+    # The first 10 rows of the object made it back before the restore died.
+    store = ArchiveStore.from_settings(settings)
+    columns = EventColumns.read(client, raw)
+    function, params = store.table_function(entry.url, columns.structure)
+    client.command(
+        f"INSERT INTO {raw}.events ({columns.select_list}) "
+        f"SELECT {columns.select_list} FROM {function} LIMIT 10",
+        parameters=params,
+    )
+    # The archive job does not take those 10 rows for the site-day and drops nothing.
+    report = ArchiveJob(client, settings, today=TODAY).run()
+    assert report.dropped == []
+    assert report.conflicts == [
+        f"site 1 {FIRST_DAY}: dropped, but raw.events holds 10 rows that differ from its archive; "
+        "nothing dropped (finish `archive restore` or inspect)"
+    ]
+    restored = restore(client, settings, 1, FIRST_DAY, FIRST_DAY, rebuild=False)
+    assert restored.restored == [(1, FIRST_DAY)]
+    assert _counts(client, settings)[(1, FIRST_DAY)] == before[(1, FIRST_DAY)]
+
+
+def test_the_cli_archives_with_todays_date(local, tmp_path, capsys):
+    from beaconhouse.cli import main
+
+    _, settings = local
+    wh = settings.warehouse
+    config = tmp_path / "beaconhouse.toml"
+    sites = "".join(
+        f'[[sites]]\nwebsite_id = {s}\ndomain = "s{s}.example"\nretention_days = 30\n' for s in (1, 2)
+    )
+    config.write_text(
+        f'[warehouse]\nurl = "{wh.url}"\n'
+        f'raw_database = "{wh.raw_database}"\nmeta_database = "{wh.meta_database}"\n'
+        f'[archive]\nurl = "{settings.archive.url}"\n{sites}'
+    )
+    # The rows are from January 2025, long expired: 7 UTC days of 2 sites.
+    assert main(["--config", str(config), "archive", "run", "--dry-run"]) == 0
+    assert capsys.readouterr().out.startswith(
+        "would archive 14 site-days: site 1 2025-01-01, site 2 2025-01-01"
+    )
+    assert main(["--config", str(config), "archive", "run"]) == 0
+    assert capsys.readouterr().out.strip() == (
+        "exported 14, verified 14, dropped 14 site-days (7 whole partitions); 0 restored and held"
+    )
