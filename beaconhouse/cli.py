@@ -148,6 +148,9 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_argument(
             "--to", dest="max_date", type=iso_date, help="last site-local day (default: --from)"
         )
+    from beaconhouse.retention.commands import add_arguments as retention_arguments
+
+    retention_arguments(commands, _Parser)
     dagster = commands.add_parser("dagster", help="serve the Dagster UI against the warehouse (make dagster)")
     dagster.add_argument("--port", type=bounded_int("port", 1, 65535), default=3000, help="UI port (3000)")
     superset = commands.add_parser("superset", help="Superset on the marts (docs/superset.md)")
@@ -248,6 +251,10 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             args.druid_command
         ]
         return handler(args, settings)
+    if args.command in ("archive", "privacy"):
+        from beaconhouse.retention.commands import run as run_retention
+
+        return run_retention(args, settings)
     if args.command == "dagster":
         from beaconhouse.orchestrate import serve_dagster
 

@@ -224,6 +224,8 @@ class ArchiveSettings(_Section):
     """Where retention writes its verified Parquet archive: a folder or ``s3://``."""
 
     url: str = ".beaconhouse/archive"
+    #: days a restored site-day stays in raw.events before the archive job drops it again
+    restore_hold_days: int = Field(default=7, ge=0)
 
 
 #: Druid's query granularities the export can roll up to (ClickHouse interval of each)

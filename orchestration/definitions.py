@@ -7,7 +7,7 @@ the resource pointed at their configuration (:func:`definitions`).
 
 import dagster as dg
 
-from orchestration.defs import clickhouse, dbt, druid, ingestion, quality
+from orchestration.defs import clickhouse, dbt, druid, ingestion, quality, retention
 from orchestration.defs.jobs import files_job, marts_job, setup_job
 from orchestration.defs.resources import BeaconhouseResource
 
@@ -20,6 +20,7 @@ def definitions(beaconhouse: BeaconhouseResource | None = None) -> dg.Definition
         dbt.defs,
         quality.defs,
         druid.defs,
+        retention.defs,
         dg.Definitions(
             jobs=[files_job, marts_job, setup_job],
             resources={"beaconhouse": beaconhouse or BeaconhouseResource()},

@@ -11,8 +11,8 @@ from orchestration.defs.dbt.assets import daily_models, monitoring_models, setup
 from orchestration.defs.dbt.site_metadata import site_metadata
 from orchestration.defs.freshness import freshness_checks
 from orchestration.defs.ingestion.assets import landing_files
+from orchestration.defs.tags import WAREHOUSE_TAG
 
-WAREHOUSE_TAG = {"beaconhouse/warehouse": "write"}
 #: freshness is judged by its own sensor, not inside the runs that build the partitions
 FRESHNESS = dg.AssetSelection.checks(*freshness_checks)
 

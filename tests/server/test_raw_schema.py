@@ -37,9 +37,9 @@ def test_migrate_applies_then_is_idempotent(warehouse, migrated):
     assert "current  V0001__raw_events" in second.stdout
     client = warehouse.client()
     recorded = client.query("SELECT version FROM beaconhouse.schema_migrations ORDER BY version").result_rows
-    assert [v for (v,) in recorded] == [1, 2, 3, 4, 5, 6]
+    assert [v for (v,) in recorded] == [1, 2, 3, 4, 5, 6, 7, 8]
     tables = {name for (name,) in client.query("SHOW TABLES FROM raw").result_rows}
-    assert {"events", "events_quarantine", "ingest_counters"} <= tables
+    assert {"events", "events_quarantine", "ingest_counters", "archive_manifest"} <= tables
 
 
 def test_raw_events_is_partitioned_by_day(warehouse, migrated):

@@ -76,6 +76,12 @@ def test_every_migration_applies_on_a_real_engine(
         )
     }
     assert tables == {
+        "archive_manifest": {
+            "name": "archive_manifest",
+            "engine": "MergeTree",
+            "partition_key": "",
+            "sorting_key": "website_id, day, seq",
+        },
         "events": {
             "name": "events",
             "engine": "ReplacingMergeTree",
@@ -141,7 +147,7 @@ def test_context_change_is_reported_as_changed_after_apply(
     report = apply_migrations(client, SchemaContext(ttl_days=30))
     # ttl_days feeds raw.events and raw.ingest_counters, not the quarantine.
     assert [c.migration.version for c in report.changed] == [1, 3]
-    assert [m.version for m in report.skipped] == [2, 4, 5, 6]
+    assert [m.version for m in report.skipped] == [2, 4, 5, 6, 7, 8]
     assert report.applied == []
     [engine_full] = client.rows(
         "SELECT engine_full FROM system.tables WHERE database = 'raw' AND name = 'events'"
