@@ -7,7 +7,7 @@ the resource pointed at their configuration (:func:`definitions`).
 
 import dagster as dg
 
-from orchestration.defs import clickhouse, dbt, druid, ingestion, quality, retention
+from orchestration.defs import clickhouse, dbt, druid, freshness, ingestion, quality, retention
 from orchestration.defs.jobs import files_job, marts_job, setup_job
 from orchestration.defs.resources import BeaconhouseResource
 
@@ -19,6 +19,7 @@ def definitions(beaconhouse: BeaconhouseResource | None = None) -> dg.Definition
         ingestion.defs,
         dbt.defs,
         quality.defs,
+        freshness.defs,
         druid.defs,
         retention.defs,
         dg.Definitions(

@@ -13,3 +13,5 @@ freshness_checks = dg.build_time_partition_freshness_checks(
     assets=[landing_files, daily_models], deadline_cron="0 6 * * *", timezone="UTC"
 )
 freshness_sensor = dg.build_sensor_for_freshness_checks(freshness_checks=freshness_checks)
+
+defs = dg.Definitions(asset_checks=freshness_checks, sensors=[freshness_sensor])

@@ -11,15 +11,18 @@ from orchestration.defs.dbt.assets import daily_models, monitoring_models, setup
 from orchestration.defs.dbt.site_metadata import site_metadata
 from orchestration.defs.freshness import freshness_checks
 from orchestration.defs.ingestion.assets import landing_files
+from orchestration.defs.retention.checks import manifest_matches_partitions, no_unverified_drops
 from orchestration.defs.tags import WAREHOUSE_TAG
 
 #: freshness is judged by its own sensor, not inside the runs that build the partitions
 FRESHNESS = dg.AssetSelection.checks(*freshness_checks)
+#: the archive's checks sit on raw/events too, but run after the archive job, on their own
+RETENTION = dg.AssetSelection.checks(no_unverified_drops, manifest_matches_partitions)
 
 #: the raw layer from the landing files, a UTC delivery day per partition
 files_job = dg.define_asset_job(
     "load_landing_files",
-    selection=dg.AssetSelection.assets(landing_files) - FRESHNESS,
+    selection=dg.AssetSelection.assets(landing_files) - FRESHNESS - RETENTION,
     tags=WAREHOUSE_TAG,
     description="Load the landing files of a UTC day (or a range) into the raw layer, then check them.",
 )

@@ -13,8 +13,6 @@ import datetime as dt
 import json
 import subprocess
 import sys
-import tomllib
-import uuid
 from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -22,13 +20,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from beaconhouse.config import Settings
-from beaconhouse.generate.cli import GenerateOptions
-from beaconhouse.generate.cli import run as generate
 from beaconhouse.generate.sites import sites_toml
-from beaconhouse.ingest.files_pipeline import ingest_files
-from beaconhouse.site_metadata import sync_sites
 from beaconhouse.transform import dbt_command, run_dbt
-from beaconhouse.warehouse.migrations import SchemaContext, apply_migrations
+from tests.generated_marts import generate_traffic, isolated_settings, load_traffic
 
 pytestmark = pytest.mark.server
 
@@ -124,33 +118,12 @@ class Built:
 @pytest.fixture(scope="module")
 def built(warehouse, tmp_path_factory) -> Built:
     tmp = tmp_path_factory.mktemp("dbt_marts")
-    report = generate(
-        Settings(),
-        GenerateOptions(to=str(tmp / "landing"), sites=3, days=DAYS, start=START, visitors=150, seed=11),
-    )
-    sites = tomllib.loads((report.truth_dir / "sites.toml").read_text())["sites"]
-    for site in sites:
+    traffic = generate_traffic(tmp, sites=3, days=DAYS, start=START, visitors=150, seed=11)
+    for site in traffic.sites:
         site["goals"] = GOALS.get(site["website_id"], [])
-    suffix = uuid.uuid4().hex[:8]
-    settings = Settings.model_validate(
-        {
-            "warehouse": {
-                "url": warehouse.url,
-                "raw_database": f"raw_{suffix}",
-                "meta_database": f"meta_{suffix}",
-                "marts_database": f"marts_{suffix}",
-            },
-            "sites": sites,
-        }
-    )
-    client = warehouse.client()
-    wh = settings.warehouse
-    apply_migrations(
-        client, SchemaContext(raw_db=wh.raw_database, meta_db=wh.meta_database, marts_db=wh.marts_database)
-    )
-    ingest_files(settings, str(tmp / "landing"), pipelines_dir=tmp / "dlt")
-    sync_sites(client, settings)
-    data = Built(warehouse, settings, report.truth_dir, tmp)
+    settings = isolated_settings(warehouse, traffic.sites)
+    load_traffic(warehouse, settings, traffic, tmp)
+    data = Built(warehouse, settings, traffic.truth_dir, tmp)
     data.initial_build = data.dbt("build")  # type: ignore[attr-defined]
     return data
 

@@ -11,7 +11,6 @@ segment handoff): docs/druid.md.
 from __future__ import annotations
 
 import datetime as dt
-import tomllib
 import uuid
 
 import pyarrow.parquet as pq
@@ -23,13 +22,9 @@ from beaconhouse.druid.ingest import ingest_day
 from beaconhouse.druid.overlord import DruidError, DruidTaskFailedError, DruidTaskTimeoutError, OverlordClient
 from beaconhouse.druid.spec import ingestion_spec
 from beaconhouse.druid.totals import check_day, marts_totals
-from beaconhouse.generate.cli import GenerateOptions
-from beaconhouse.generate.cli import run as generate
-from beaconhouse.ingest.files_pipeline import ingest_files
-from beaconhouse.site_metadata import sync_sites
 from beaconhouse.transform import dbt_command, run_dbt
-from beaconhouse.warehouse.migrations import SchemaContext, apply_migrations
 from tests.druid_standin import DruidStandIn
+from tests.generated_marts import generate_traffic, isolated_settings, load_traffic
 from tests.s3_server import MotoS3
 
 pytestmark = pytest.mark.server
@@ -59,35 +54,13 @@ class Marts:
 @pytest.fixture(scope="module")
 def marts(warehouse, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("druid")
-    report = generate(
-        Settings(),
-        GenerateOptions(to=str(tmp / "landing"), sites=2, days=DAYS, start=START, visitors=80, seed=3),
-    )
-    sites = tomllib.loads((report.truth_dir / "sites.toml").read_text())["sites"]
-    suffix = uuid.uuid4().hex[:8]
+    traffic = generate_traffic(tmp, sites=2, days=DAYS, start=START, visitors=80, seed=3)
     with MotoS3() as s3:
         s3.client().create_bucket(Bucket=BUCKET)
-        settings = Settings.model_validate(
-            {
-                "warehouse": {
-                    "url": warehouse.url,
-                    "raw_database": f"raw_{suffix}",
-                    "meta_database": f"meta_{suffix}",
-                    "marts_database": f"marts_{suffix}",
-                },
-                "s3": s3.settings.model_dump(),
-                "archive": {"url": f"s3://{BUCKET}/archive"},
-                "sites": sites,
-            }
+        settings = isolated_settings(
+            warehouse, traffic.sites, s3=s3.settings.model_dump(), archive={"url": f"s3://{BUCKET}/archive"}
         )
-        client = warehouse.client()
-        wh = settings.warehouse
-        apply_migrations(
-            client,
-            SchemaContext(raw_db=wh.raw_database, meta_db=wh.meta_database, marts_db=wh.marts_database),
-        )
-        ingest_files(settings, str(tmp / "landing"), pipelines_dir=tmp / "dlt")
-        sync_sites(client, settings)
+        load_traffic(warehouse, settings, traffic, tmp)
         args = dbt_command(
             "run",
             select=["+page_views_daily", "+fct_sessions"],

@@ -9,24 +9,18 @@ order: archive everything, restore, then delete one person.
 from __future__ import annotations
 
 import datetime as dt
-import tomllib
-import uuid
 
 import pytest
 
 from beaconhouse.config import Settings
-from beaconhouse.generate.cli import GenerateOptions
-from beaconhouse.generate.cli import run as generate
-from beaconhouse.ingest.files_pipeline import ingest_files
 from beaconhouse.retention.archive_job import ArchiveJob
 from beaconhouse.retention.fingerprint import EventColumns
 from beaconhouse.retention.manifest import Manifest, State
 from beaconhouse.retention.privacy import PrivacyDeletion, identifier_hmac
 from beaconhouse.retention.restore import restore
 from beaconhouse.retention.storage import ArchiveStore
-from beaconhouse.site_metadata import sync_sites
 from beaconhouse.transform import dbt_command, run_dbt
-from beaconhouse.warehouse.migrations import SchemaContext, apply_migrations
+from tests.generated_marts import generate_traffic, isolated_settings, load_traffic
 
 pytestmark = pytest.mark.server
 
@@ -87,33 +81,13 @@ class Dataset:
 @pytest.fixture(scope="module")
 def data(warehouse, tmp_path_factory) -> Dataset:
     tmp = tmp_path_factory.mktemp("retention_marts")
-    report = generate(
-        Settings(),
-        GenerateOptions(to=str(tmp / "landing"), sites=2, days=DAYS, start=START, visitors=60, seed=5),
-    )
-    sites = tomllib.loads((report.truth_dir / "sites.toml").read_text())["sites"]
-    for site in sites:
+    traffic = generate_traffic(tmp, sites=2, days=DAYS, start=START, visitors=60, seed=5)
+    for site in traffic.sites:
         site["retention_days"] = 20
-    suffix = uuid.uuid4().hex[:8]
-    settings = Settings.model_validate(
-        {
-            "warehouse": {
-                "url": warehouse.url,
-                "raw_database": f"raw_{suffix}",
-                "meta_database": f"meta_{suffix}",
-                "marts_database": f"marts_{suffix}",
-            },
-            "archive": {"url": str(tmp / "archive"), "restore_hold_days": 0},
-            "sites": sites,
-        }
+    settings = isolated_settings(
+        warehouse, traffic.sites, archive={"url": str(tmp / "archive"), "restore_hold_days": 0}
     )
-    client = warehouse.client()
-    wh = settings.warehouse
-    apply_migrations(
-        client, SchemaContext(raw_db=wh.raw_database, meta_db=wh.meta_database, marts_db=wh.marts_database)
-    )
-    ingest_files(settings, str(tmp / "landing"), pipelines_dir=tmp / "dlt")
-    sync_sites(client, settings)
+    load_traffic(warehouse, settings, traffic, tmp)
     result = run_dbt(
         settings,
         dbt_command("build", extra=["--exclude-resource-type", "unit_test"]),
@@ -242,3 +216,60 @@ def test_privacy_delete_removes_a_visitor_everywhere_and_nothing_else(data, befo
     assert [row[0] for row in log] == ["started", "done"]
     assert {row[1] for row in log} == {identifier_hmac(data.settings, "visitor", visitor)}
     assert not any(visitor in row[2] for row in log)
+
+
+def test_the_dagster_jobs_archive_restore_and_delete_a_person(data):
+    """The same work as the tests above, as the Dagster jobs run it (after them: the
+    days are restored and held, without the first test's visitor)."""
+    import dagster as dg
+
+    from orchestration.defs.resources import BeaconhouseResource
+    from orchestration.defs.retention.jobs import archive_job, privacy_delete_job, restore_job
+
+    settings = data.settings
+
+    class ThisDataset(BeaconhouseResource):
+        def settings(self) -> Settings:
+            return settings
+
+    resources = {"beaconhouse": ThisDataset()}
+    instance = dg.DagsterInstance.ephemeral()
+    marts_before = data.snapshot()
+
+    assert archive_job.execute_in_process(resources=resources, instance=instance).success
+    assert data.raw_counts() == {}  # the held days are dropped again
+
+    berlin = settings.sites[0].website_id
+    restored = restore_job.execute_in_process(
+        run_config={
+            "ops": {
+                "restore_days": {"config": {"site": berlin, "from_date": str(START), "to_date": str(LAST)}}
+            }
+        },
+        resources=resources,
+        instance=instance,
+    )
+    assert restored.success
+    archived_rows = sum(e.fingerprint.rows for e in Manifest(data.client, data.raw).entries().values())
+    assert sum(data.raw_counts().values()) == archived_rows > 0
+    assert data.snapshot() == marts_before
+
+    other = settings.sites[1].website_id
+    [(visitor,)] = data.rows(
+        "SELECT visitor_id FROM {marts}.fct_page_views WHERE website_id = {s:UInt32} "
+        "GROUP BY visitor_id ORDER BY count() DESC, visitor_id LIMIT 1",
+        s=other,
+    )
+    deleted = privacy_delete_job.execute_in_process(
+        run_config={"ops": {"delete_person": {"config": {"site": other, "visitor": visitor}}}},
+        resources=resources,
+        instance=instance,
+    )
+    assert deleted.success
+    assert data.rows("SELECT count() FROM {raw}.events WHERE visitor_id = {v:String}", v=visitor) == [(0,)]
+    assert data.rows(
+        "SELECT count() FROM {marts}.fct_page_views WHERE visitor_id = {v:String}", v=visitor
+    ) == [(0,)]
+    assert data.snapshot(without_visitor=visitor)["fct_sessions"] == [
+        r for r in marts_before["fct_sessions"] if visitor not in r
+    ]

@@ -15,26 +15,20 @@ import datetime as dt
 import json
 import math
 import subprocess
-import tomllib
-import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from beaconhouse.config import Settings
-from beaconhouse.generate.cli import GenerateOptions
-from beaconhouse.generate.cli import run as generate
-from beaconhouse.ingest.files_pipeline import ingest_files
-from beaconhouse.site_metadata import sync_sites
 from beaconhouse.superset.api import SupersetApi
 from beaconhouse.superset.assets import load_assets
 from beaconhouse.superset.provision import ProvisionReport, provision
 from beaconhouse.superset.runtime import REPO, SupersetRuntime, SupersetServer
 from beaconhouse.transform import dbt_command, run_dbt
-from beaconhouse.warehouse.migrations import SchemaContext, apply_migrations
 from beaconhouse.warehouse.process import free_port
 from tests.conftest import USERS
+from tests.generated_marts import generate_traffic, isolated_settings, load_traffic
 
 pytestmark = pytest.mark.server
 
@@ -106,41 +100,22 @@ def _require_superset() -> None:
 def deployment(warehouse, tmp_path_factory) -> Any:
     _require_superset()
     tmp = tmp_path_factory.mktemp("superset")
-    report = generate(
-        Settings(),
-        GenerateOptions(
-            to=str(tmp / "landing"), sites=2, days=2, start=dt.date(2026, 10, 24), visitors=100, seed=7
-        ),
-    )
-    sites = tomllib.loads((report.truth_dir / "sites.toml").read_text())["sites"]
-    sites[0]["goals"] = GOALS
-    suffix = uuid.uuid4().hex[:8]
+    traffic = generate_traffic(tmp, sites=2, days=2, start=dt.date(2026, 10, 24), visitors=100, seed=7)
+    traffic.sites[0]["goals"] = GOALS
     password, role = USERS["analyst"]
     assert role == "readonly"
-    settings = Settings.model_validate(
-        {
-            "warehouse": {
-                "url": warehouse.url,
-                "raw_database": f"raw_{suffix}",
-                "meta_database": f"meta_{suffix}",
-                "marts_database": f"marts_{suffix}",
-            },
-            "superset": {
-                "venv": str(SUPERSET_VENV),
-                "home": str(tmp / "home"),
-                "database_user": "analyst",
-                "database_password": password,
-            },
-            "sites": sites,
-        }
+    settings = isolated_settings(
+        warehouse,
+        traffic.sites,
+        superset={
+            "venv": str(SUPERSET_VENV),
+            "home": str(tmp / "home"),
+            "database_user": "analyst",
+            "database_password": password,
+        },
     )
+    load_traffic(warehouse, settings, traffic, tmp)
     client = warehouse.client()
-    wh = settings.warehouse
-    apply_migrations(
-        client, SchemaContext(raw_db=wh.raw_database, meta_db=wh.meta_database, marts_db=wh.marts_database)
-    )
-    ingest_files(settings, str(tmp / "landing"), pipelines_dir=tmp / "dlt")
-    sync_sites(client, settings)
     build = run_dbt(
         settings,
         dbt_command(

@@ -8,12 +8,10 @@ from orchestration.defs.dbt.assets import daily_models, monitoring_models, setup
 from orchestration.defs.dbt.automation import daily_marts, late_data
 from orchestration.defs.dbt.project import DBT_PROJECT
 from orchestration.defs.dbt.site_metadata import site_metadata
-from orchestration.defs.freshness import freshness_checks, freshness_sensor
 
 defs = dg.Definitions(
     assets=[site_metadata, setup_models, daily_models, monitoring_models],
-    asset_checks=freshness_checks,
     schedules=[daily_marts],
-    sensors=[late_data, freshness_sensor],
+    sensors=[late_data],
     resources={"dbt": DbtCliResource(project_dir=DBT_PROJECT, dbt_executable=dbt_executable())},
 )

@@ -21,10 +21,11 @@ from dagster import ScheduleEvaluationContext, SensorEvaluationContext
 from beaconhouse.config import Site
 from beaconhouse.transform import late_days
 from beaconhouse.warehouse.client import connect
-from orchestration.defs.jobs import marts_job
 from orchestration.defs.partitions import daily
 from orchestration.defs.resources import BeaconhouseResource
 
+#: the job in orchestration/defs/jobs.py, by name: that module imports this package
+MARTS_JOB = "build_daily_marts"
 #: wait this long after the last site's midnight: late beacons, the last files
 GRACE = dt.timedelta(hours=2)
 #: how many past days a tick looks at (a missed tick is made up for)
@@ -49,7 +50,7 @@ def completed_days(now: dt.datetime, sites: Sequence[Site], grace: dt.timedelta 
 
 @dg.schedule(
     name="daily_marts",
-    job=marts_job,
+    job_name=MARTS_JOB,
     cron_schedule="20 * * * *",
     description="Builds each site-local day's marts once the day is over in every site's time zone.",
 )
@@ -69,7 +70,7 @@ def daily_marts(
 
 @dg.sensor(
     name="late_data",
-    job=marts_job,
+    job_name=MARTS_JOB,
     minimum_interval_seconds=900,
     description="Rebuilds the site-local days whose marts miss events that arrived after their build.",
 )
