@@ -26,12 +26,12 @@ from typing import Any
 
 from beaconhouse.config import Settings
 from beaconhouse.retention.fingerprint import (
-    EventColumns,
     archive_fingerprint,
     table_fingerprint,
 )
-from beaconhouse.retention.manifest import Entry, Manifest, State
-from beaconhouse.retention.storage import WRITE_SETTINGS, ArchiveStore
+from beaconhouse.retention.manifest import Entry, State
+from beaconhouse.retention.storage import WRITE_SETTINGS
+from beaconhouse.retention.work import ArchiveWork
 
 log = logging.getLogger(__name__)
 
@@ -67,24 +67,7 @@ class ArchiveReport:
     would_archive: list[tuple[int, dt.date]] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
-class EventsTable:
-    """raw.events as DDL must name it: the data table and its ON CLUSTER clause."""
-
-    raw_db: str
-    cluster: str | None
-
-    @property
-    def data_table(self) -> str:
-        name = "events_local" if self.cluster else "events"
-        return f"`{self.raw_db}`.{name}"
-
-    @property
-    def on_cluster(self) -> str:
-        return f" ON CLUSTER '{self.cluster}'" if self.cluster else ""
-
-
-class ArchiveJob:
+class ArchiveJob(ArchiveWork):
     """One run of the archive job over a warehouse; see the module docstring."""
 
     def __init__(
@@ -97,13 +80,7 @@ class ArchiveJob:
         fail_at: FaultPoint | None = None,
         progress: Callable[[str], None] | None = None,
     ) -> None:
-        self.client = client
-        self.settings = settings
-        self.raw_db = settings.warehouse.raw_database
-        self.events = EventsTable(self.raw_db, settings.warehouse.cluster)
-        self.store = ArchiveStore.from_settings(settings)
-        self.manifest = Manifest(client, self.raw_db)
-        self.columns = EventColumns.read(client, self.raw_db)
+        super().__init__(client, settings)
         self.now = now or dt.datetime.now(dt.UTC)
         self.today = today or self.now.date()
         self.fail_at = fail_at

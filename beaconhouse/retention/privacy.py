@@ -23,12 +23,12 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from beaconhouse.config import Settings
-from beaconhouse.retention.archive_job import EventsTable
-from beaconhouse.retention.fingerprint import EventColumns, Fingerprint, archive_fingerprint
-from beaconhouse.retention.manifest import Manifest, State
+from beaconhouse.retention.fingerprint import Fingerprint, archive_fingerprint
+from beaconhouse.retention.manifest import State
 from beaconhouse.retention.marts import contiguous_ranges
 from beaconhouse.retention.restore import restore
-from beaconhouse.retention.storage import READ_SETTINGS, WRITE_SETTINGS, ArchiveStore
+from beaconhouse.retention.storage import READ_SETTINGS, WRITE_SETTINGS
+from beaconhouse.retention.work import ArchiveWork
 
 IdentifierKind = Literal["visitor", "user"]
 
@@ -53,22 +53,16 @@ def identifier_hmac(settings: Settings, kind: IdentifierKind, value: str) -> str
     return hmac.new(key, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()
 
 
-class PrivacyDeletion:
+class PrivacyDeletion(ArchiveWork):
     """One deletion request for one person of one site."""
 
     def __init__(
         self, client: Any, settings: Settings, website_id: int, kind: IdentifierKind, value: str
     ) -> None:
-        self.client = client
-        self.settings = settings
         self.site = settings.site(website_id)
+        super().__init__(client, settings)
         self.kind = kind
         self.value = value
-        self.raw_db = settings.warehouse.raw_database
-        self.events = EventsTable(self.raw_db, settings.warehouse.cluster)
-        self.store = ArchiveStore.from_settings(settings)
-        self.manifest = Manifest(client, self.raw_db)
-        self.columns = EventColumns.read(client, self.raw_db)
         self.params: dict[str, Any] = {"site": website_id, "who": value, "tz": self.site.timezone}
         column = "visitor_id" if kind == "visitor" else "user_id"
         #: the person's rows, in raw.events and in an archive object alike; never NULL

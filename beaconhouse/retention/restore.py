@@ -19,11 +19,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from beaconhouse.config import Settings
-from beaconhouse.retention.archive_job import EventsTable
-from beaconhouse.retention.fingerprint import EventColumns, table_fingerprint
-from beaconhouse.retention.manifest import Entry, Manifest, State
+from beaconhouse.retention.fingerprint import table_fingerprint
+from beaconhouse.retention.manifest import Entry, State
 from beaconhouse.retention.marts import rebuild_marts, utc_days_of
-from beaconhouse.retention.storage import READ_SETTINGS, ArchiveStore
+from beaconhouse.retention.storage import READ_SETTINGS
+from beaconhouse.retention.work import ArchiveWork
 
 
 class RestoreError(RuntimeError):
@@ -39,17 +39,11 @@ class RestoreReport:
     marts_rebuilt: tuple[dt.date, dt.date] | None = None
 
 
-class Restorer:
+class Restorer(ArchiveWork):
     """Puts dropped site-days back into raw.events from their verified archive."""
 
     def __init__(self, client: Any, settings: Settings) -> None:
-        self.client = client
-        self.settings = settings
-        self.raw_db = settings.warehouse.raw_database
-        self.events = EventsTable(self.raw_db, settings.warehouse.cluster)
-        self.store = ArchiveStore.from_settings(settings)
-        self.manifest = Manifest(client, self.raw_db)
-        self.columns = EventColumns.read(client, self.raw_db)
+        super().__init__(client, settings)
 
     def restore_local_days(
         self, website_id: int, first_local: dt.date, last_local: dt.date, report: RestoreReport
