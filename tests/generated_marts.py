@@ -17,6 +17,19 @@ from beaconhouse.ingest.files_pipeline import ingest_files
 from beaconhouse.site_metadata import sync_sites
 from beaconhouse.warehouse.migrations import SchemaContext, apply_migrations
 
+#: the tables whose rows the tests compare before and after (marts, and the sessionised events)
+MARTS = (
+    "fct_sessions",
+    "fct_page_views",
+    "page_views_hourly",
+    "page_views_daily",
+    "traffic_sources_daily",
+    "site_daily",
+    "fct_goal_conversions",
+    "goal_conversions_daily",
+    "int_events_sessionised",
+)
+
 
 @dataclass
 class GeneratedTraffic:

@@ -22,7 +22,7 @@ import pytest
 from beaconhouse.config import Settings
 from beaconhouse.generate.sites import sites_toml
 from beaconhouse.transform import dbt_command, run_dbt
-from tests.generated_marts import generate_traffic, isolated_settings, load_traffic
+from tests.generated_marts import MARTS, generate_traffic, isolated_settings, load_traffic
 
 pytestmark = pytest.mark.server
 
@@ -44,17 +44,6 @@ GOALS = {
     ],
     3: [{"name": "Booking", "kind": "destination", "page_path": "^/booking/", "match": "regex"}],
 }
-MARTS = (
-    "fct_sessions",
-    "fct_page_views",
-    "page_views_hourly",
-    "page_views_daily",
-    "traffic_sources_daily",
-    "site_daily",
-    "fct_goal_conversions",
-    "goal_conversions_daily",
-    "int_events_sessionised",
-)
 
 
 class Built:

@@ -20,7 +20,7 @@ from beaconhouse.retention.privacy import PrivacyDeletion, identifier_hmac
 from beaconhouse.retention.restore import restore
 from beaconhouse.retention.storage import ArchiveStore
 from beaconhouse.transform import dbt_command, run_dbt
-from tests.generated_marts import generate_traffic, isolated_settings, load_traffic
+from tests.generated_marts import MARTS, generate_traffic, isolated_settings, load_traffic
 
 pytestmark = pytest.mark.server
 
@@ -28,17 +28,6 @@ START = dt.date(2026, 10, 24)
 DAYS = 3
 LAST = START + dt.timedelta(days=DAYS - 1)
 TODAY = START + dt.timedelta(days=30)
-MARTS = (
-    "fct_sessions",
-    "fct_page_views",
-    "page_views_hourly",
-    "page_views_daily",
-    "traffic_sources_daily",
-    "site_daily",
-    "fct_goal_conversions",
-    "goal_conversions_daily",
-    "int_events_sessionised",
-)
 
 
 class Dataset:
