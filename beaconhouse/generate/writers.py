@@ -180,6 +180,9 @@ class KafkaSink:
 
     def close(self) -> None:
         remaining = self.producer.flush(60)
+        # release the client's threads and sockets now, not whenever it is collected:
+        # a producer left open keeps reconnecting to a broker that has gone
+        self.producer.close()
         if self.errors:
             raise RuntimeError(f"kafka delivery failed: {self.errors[0]}")
         if remaining:
