@@ -12,12 +12,10 @@ import os
 import secrets
 import signal
 import subprocess
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 from types import TracebackType
 
+from beaconhouse.child_process import ChildExitedError, answers_within, log_tail
 from beaconhouse.config import SupersetSettings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -149,24 +147,16 @@ class SupersetServer:
                 env=self.runtime.environment(),
                 start_new_session=True,
             )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"superset exited with {self.process.returncode}: {self.log_tail()}")
-            try:
-                with urllib.request.urlopen(f"{self.url}/health", timeout=2) as response:  # noqa: S310
-                    if response.status == 200:
-                        return self
-            except (urllib.error.URLError, OSError):
-                time.sleep(0.5)
+        try:
+            if answers_within(self.process, f"{self.url}/health", timeout, request_timeout=2, pause=0.5):
+                return self
+        except ChildExitedError as exc:
+            raise RuntimeError(f"superset exited with {exc.returncode}: {self.log_tail()}") from None
         self.stop()
         raise RuntimeError(f"superset did not answer /health within {timeout:.0f}s: {self.log_tail()}")
 
     def log_tail(self, lines: int = 5) -> str:
-        try:
-            return " | ".join(self.log_file.read_text(errors="replace").strip().splitlines()[-lines:])
-        except OSError:
-            return ""
+        return log_tail(self.log_file, lines)
 
     def wait(self) -> int:
         """Block until the server exits (Ctrl-C stops it); its exit code."""

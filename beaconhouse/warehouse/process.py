@@ -11,11 +11,10 @@ import signal
 import socket
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 from types import TracebackType
+
+from beaconhouse.child_process import ChildExitedError, answers_within, log_tail
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -69,27 +68,17 @@ class EmbeddedWarehouse:
             command, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(self.env or {})}
         )
         log.close()
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(
-                    f"warehouse server exited with {self.process.returncode}: {self.log_tail()}"
-                )
-            try:
-                ping = f"{self.url}/ping"  # always http://host:port
-                with urllib.request.urlopen(ping, timeout=1) as response:  # noqa: S310
-                    if response.status == 200:
-                        return self
-            except (urllib.error.URLError, OSError):
-                time.sleep(0.05)
+        try:
+            # always http://host:port
+            if answers_within(self.process, f"{self.url}/ping", timeout, request_timeout=1, pause=0.05):
+                return self
+        except ChildExitedError as exc:
+            raise RuntimeError(f"warehouse server exited with {exc.returncode}: {self.log_tail()}") from None
         self.stop()
         raise RuntimeError(f"warehouse server did not answer /ping within {timeout:.0f}s")
 
     def log_tail(self, lines: int = 5) -> str:
-        try:
-            return " | ".join(self.log_file.read_text(errors="replace").strip().splitlines()[-lines:])
-        except OSError:
-            return ""
+        return log_tail(self.log_file, lines)
 
     def stop(self, timeout: float = 60.0) -> int | None:
         """SIGTERM, wait for a clean exit; SIGKILL only if it hangs."""

@@ -38,12 +38,15 @@ def _query(settings: Settings, sql: str, first: dt.date, last: dt.date) -> Any:
     )
 
 
-def _result(outcome: Any) -> dg.AssetCheckResult:
+def _result(
+    outcome: Any, severity: dg.AssetCheckSeverity = dg.AssetCheckSeverity.ERROR
+) -> dg.AssetCheckResult:
     failed = outcome.failures()
     return dg.AssetCheckResult(
         passed=outcome.success,
         metadata=outcome.metadata(),
         description=None if outcome.success else f"{len(failed)} expectations failed",
+        severity=severity,
     )
 
 
@@ -105,13 +108,7 @@ def sessions_have_pageviews(
     outcome = validate(
         frame, "fct_sessions_pageviews", suite, f"pageviews {first}..{last}", beaconhouse.gx_path()
     )
-    result = _result(outcome)
-    return dg.AssetCheckResult(
-        passed=result.passed,
-        metadata=result.metadata,
-        description=result.description,
-        severity=dg.AssetCheckSeverity.WARN,
-    )
+    return _result(outcome, dg.AssetCheckSeverity.WARN)
 
 
 @dg.asset_check(
