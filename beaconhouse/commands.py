@@ -289,14 +289,12 @@ def transform_build(args: argparse.Namespace, settings: Settings) -> int:
         raise CommandError(f"{problems[0]}: run `beaconhouse sites sync` before building the marts")
     command = dbt_command(
         "build",
-        min_date=args.min_date,
-        max_date=args.max_date,
         select=args.select,
         full_refresh=args.full_refresh,
         # unit tests check the code, not the data: CI runs them (make test)
         extra=["--exclude-resource-type", "unit_test"],
     )
-    result = run_dbt(settings, command)
+    result = run_dbt(settings, command, min_date=args.min_date, max_date=args.max_date)
     if result.returncode != 0:
         raise CommandError(f"dbt build failed (exit code {result.returncode}); its output is above")
     return 0

@@ -50,36 +50,40 @@ def dbt_environment(settings: Settings, base: Mapping[str, str] | None = None) -
     return env
 
 
-def build_vars(
-    min_date: dt.date | None = None,
-    max_date: dt.date | None = None,
-    extra: Mapping[str, object] | None = None,
-) -> str:
-    """The ``--vars`` of a build window (site-local days, inclusive) and ``extra`` vars."""
+#: the build window's environment variables (site-local days, inclusive), which
+#: dbt_project/macros/build_window.sql reads while nodes execute. Unlike ``--vars``,
+#: which dbt hashes into its partial-parse state, they leave the parse valid from one
+#: day to the next: a one-day rerun skips a re-parse of the whole project.
+WINDOW_ENVIRONMENT = {"min_date": "DBT_VAR_MIN_DATE", "max_date": "DBT_VAR_MAX_DATE"}
+
+
+def window_environment(min_date: dt.date | None = None, max_date: dt.date | None = None) -> dict[str, str]:
+    """The environment of a build window; both variables always, empty when unbounded,
+    so a window set in the calling process never leaks into a run that has none."""
     if min_date and max_date and min_date > max_date:
         raise ValueError(f"the window starts ({min_date}) after it ends ({max_date})")
-    window: dict[str, object] = dict(extra or {})
-    window.update(
-        {name: day.isoformat() for name, day in (("min_date", min_date), ("max_date", max_date)) if day}
-    )
-    return json.dumps(window)
+    bounds = {"min_date": min_date, "max_date": max_date}
+    return {env: _iso_or_empty(bounds[name]) for name, env in WINDOW_ENVIRONMENT.items()}
+
+
+def _iso_or_empty(day: dt.date | None) -> str:
+    return day.isoformat() if day else ""
 
 
 def dbt_command(
     command: str,
     *,
-    min_date: dt.date | None = None,
-    max_date: dt.date | None = None,
     select: Sequence[str] = (),
     full_refresh: bool = False,
     variables: Mapping[str, object] | None = None,
     extra: Sequence[str] = (),
 ) -> list[str]:
     """The argument list of one dbt invocation on the project (``command`` may be two
-    words: ``docs generate``, ``source freshness``)."""
+    words: ``docs generate``, ``source freshness``). The build window is not an
+    argument: :func:`run_dbt` passes it in the environment."""
     args = [dbt_executable(), *command.split(), "--project-dir", str(DBT_PROJECT_DIR)]
-    if min_date or max_date or variables:
-        args += ["--vars", build_vars(min_date, max_date, variables)]
+    if variables:
+        args += ["--vars", json.dumps(dict(variables))]
     if select:
         args += ["--select", *select]
     if full_refresh:
@@ -91,13 +95,16 @@ def run_dbt(
     settings: Settings,
     args: Sequence[str],
     *,
+    min_date: dt.date | None = None,
+    max_date: dt.date | None = None,
     capture: bool = False,
     timeout: float | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """Run ``args`` (from :func:`dbt_command`) with the settings' environment."""
+    """Run ``args`` (from :func:`dbt_command`) with the settings' environment, over the
+    site-local days ``min_date``..``max_date`` (unbounded where ``None``)."""
     return subprocess.run(
         list(args),
-        env=dbt_environment(settings),
+        env={**dbt_environment(settings), **window_environment(min_date, max_date)},
         cwd=DBT_PROJECT_DIR,
         capture_output=capture,
         text=True,

@@ -27,13 +27,8 @@ def rebuild_marts(settings: Settings, first_local: dt.date, last_local: dt.date)
     dbt's window is in site-local days for every site at once; a site whose rows did
     not change gets the same rows back.
     """
-    command = dbt_command(
-        "build",
-        min_date=first_local,
-        max_date=last_local,
-        extra=["--exclude-resource-type", "unit_test"],
-    )
-    result = run_dbt(settings, command, capture=True)
+    command = dbt_command("build", extra=["--exclude-resource-type", "unit_test"])
+    result = run_dbt(settings, command, min_date=first_local, max_date=last_local, capture=True)
     if result.returncode != 0:
         tail = " | ".join(result.stdout.strip().splitlines()[-5:])
         raise MartsRebuildError(f"dbt build {first_local}..{last_local} failed: {tail}")

@@ -1,19 +1,31 @@
 {#-
-  The build window: the site-local days a run builds, from the vars min_date and
-  max_date ('YYYY-MM-DD', inclusive, each optional; unset means unbounded).
+  The build window: the site-local days a run builds ('YYYY-MM-DD', inclusive, each
+  optional; unset means unbounded). Every incremental model filters on it, so a run
+  writes whole daily partitions and insert_overwrite replaces exactly those days.
 
-  Every incremental model filters on it, so a run writes whole daily partitions and
-  insert_overwrite replaces exactly those days.
+  Two ways to give it, the same meaning:
+  - the vars min_date / max_date (dbt build --vars '{min_date: D, max_date: D}');
+  - the environment variables DBT_VAR_MIN_DATE / DBT_VAR_MAX_DATE, which beaconhouse
+    and the orchestrator use. dbt hashes the CLI --vars into its partial-parse state, so
+    a new day in --vars re-parses the whole project (about 4-5 s here); these variables
+    are read only while a node executes (`execute`), so the parse stays valid from one
+    day to the next.
+  A var that is set wins. A var set to '' (the unit tests do) means unbounded and turns
+  the environment off.
 -#}
 
 {% macro build_window_bound(name) -%}
   {%- set value = var(name, none) -%}
+  {%- if value is none and execute -%}
+    {#- read at execution only: env_var() at parse time would tie the parse to the day -#}
+    {%- set value = env_var('DBT_VAR_' ~ (name | upper), '') -%}
+  {%- endif -%}
   {%- if value is none or (value | string) == '' -%}
     {{ return(none) }}
   {%- endif -%}
   {%- set text = value | string -%}
   {%- if not modules.re.fullmatch('[0-9]{4}-[0-9]{2}-[0-9]{2}', text) -%}
-    {{ exceptions.raise_compiler_error("var " ~ name ~ " must be a date YYYY-MM-DD, got '" ~ text ~ "'") }}
+    {{ exceptions.raise_compiler_error(name ~ " (var or DBT_VAR_" ~ (name | upper) ~ ") must be a date YYYY-MM-DD, got '" ~ text ~ "'") }}
   {%- endif -%}
   {#- fromisoformat rejects impossible dates such as 2026-02-30 -#}
   {%- set ns = namespace(day=none) -%}

@@ -65,16 +65,24 @@ class Built:
     def target(self) -> Path:
         return self.tmp / "target"
 
-    def dbt(self, command: str, *, day: dt.date | None = None, full_refresh=False) -> str:
+    def dbt(
+        self,
+        command: str,
+        *,
+        day: dt.date | None = None,
+        full_refresh=False,
+        vars_day: dt.date | None = None,
+    ) -> str:
+        """dbt over ``day`` given in the environment (as beaconhouse does) or over
+        ``vars_day`` given as CLI ``--vars``."""
+        window = {"min_date": vars_day.isoformat(), "max_date": vars_day.isoformat()} if vars_day else {}
         args = dbt_command(
             command,
-            min_date=day,
-            max_date=day,
             full_refresh=full_refresh,
-            variables=LOOKBACK,
+            variables={**LOOKBACK, **window},
             extra=["--target-path", str(self.target)],
         )
-        result = run_dbt(self.settings, args, capture=True, timeout=600)
+        result = run_dbt(self.settings, args, min_date=day, max_date=day, capture=True, timeout=600)
         assert result.returncode == 0, result.stdout[-4000:]
         return result.stdout
 
@@ -302,6 +310,32 @@ def test_rerunning_a_day_or_everything_gives_identical_marts(built):
     assert built.snapshot() == before
     built.dbt("run", full_refresh=True)
     assert built.snapshot() == before
+
+
+def test_a_day_in_the_environment_keeps_the_parse_and_builds_what_vars_build(built):
+    before = built.snapshot()
+    first, last = START, START + dt.timedelta(days=2)
+    built.dbt("run", day=first)
+    parts_before = parts_by_day(built, "fct_sessions")
+
+    # a new day in the environment: dbt reuses its saved parse
+    out = built.dbt("run", day=last)
+    assert "Unable to do partial parsing" not in out
+    assert built.snapshot() == before
+    parts_env = parts_by_day(built, "fct_sessions")
+    assert {d for d in parts_env if parts_env[d] != parts_before[d]} == {str(last)}
+
+    # the same day as --vars: the same marts, but dbt re-parses the project
+    out = built.dbt("run", vars_day=last)
+    assert "Unable to do partial parsing" in out
+    assert built.snapshot() == before
+    parts_vars = parts_by_day(built, "fct_sessions")
+    assert {d for d in parts_vars if parts_vars[d] != parts_env[d]} == {str(last)}
+
+    # a var that is set wins over the environment
+    built.dbt("run", day=first, vars_day=last)
+    parts_both = parts_by_day(built, "fct_sessions")
+    assert {d for d in parts_both if parts_both[d] != parts_vars[d]} == {str(last)}
 
 
 def test_late_events_are_listed_then_picked_up_by_rerunning_their_day(built):

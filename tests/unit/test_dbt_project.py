@@ -11,7 +11,7 @@ import pytest
 
 from beaconhouse.config import Settings, WarehouseSettings
 from beaconhouse.enrich.channels import CHANNELS
-from beaconhouse.transform import DBT_PROJECT_DIR, build_vars, dbt_command, dbt_environment
+from beaconhouse.transform import DBT_PROJECT_DIR, dbt_command, dbt_environment, window_environment
 
 pytestmark = pytest.mark.unit
 
@@ -160,21 +160,27 @@ def test_dbt_environment_follows_the_settings():
     assert env["DBT_PROFILES_DIR"] == str(DBT_PROJECT_DIR)
 
 
-def test_build_window_becomes_vars():
+def test_build_window_travels_in_the_environment_not_in_vars():
     import datetime as dt
 
     day = dt.date(2026, 10, 19)
-    assert json.loads(build_vars(day, day)) == {"min_date": "2026-10-19", "max_date": "2026-10-19"}
-    assert build_vars() == "{}"
+    assert window_environment(day, day) == {
+        "DBT_VAR_MIN_DATE": "2026-10-19",
+        "DBT_VAR_MAX_DATE": "2026-10-19",
+    }
+    # unbounded is explicit, so a window in the calling process cannot leak into the run
+    assert window_environment() == {"DBT_VAR_MIN_DATE": "", "DBT_VAR_MAX_DATE": ""}
     with pytest.raises(ValueError, match="after it ends"):
-        build_vars(day, day - dt.timedelta(days=1))
-    command = dbt_command("build", min_date=day, select=["fct_sessions+"], full_refresh=True)
+        window_environment(day, day - dt.timedelta(days=1))
+    command = dbt_command(
+        "build", select=["fct_sessions+"], full_refresh=True, variables={"late_data_lookback_days": 3}
+    )
     assert command[1:] == [
         "build",
         "--project-dir",
         str(DBT_PROJECT_DIR),
         "--vars",
-        '{"min_date": "2026-10-19"}',
+        '{"late_data_lookback_days": 3}',
         "--select",
         "fct_sessions+",
         "--full-refresh",

@@ -1,6 +1,6 @@
 {#-
   The site-local days whose marts no longer match raw.events: the partitions the
-  orchestrator must rebuild (dbt build --vars '{min_date: D, max_date: D}').
+  orchestrator must rebuild (dbt build with the window min_date = max_date = D).
 
   For each site and local day in the last late_data_lookback_days, it compares the
   events raw.events holds now with the events int_events_sessionised was built from

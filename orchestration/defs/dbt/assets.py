@@ -3,7 +3,9 @@
 - ``daily_models``: the models dbt builds a site-local day at a time (the
   ``daily_partitions`` selector: sessionised events, facts and daily aggregates). One
   partition is one site-local day for every site; the partition window reaches dbt as
-  the vars ``min_date``/``max_date``, and a backfill of many days is one dbt run.
+  ``DBT_VAR_MIN_DATE``/``DBT_VAR_MAX_DATE`` (the vars ``min_date``/``max_date`` by the
+  environment, which keeps dbt's partial parse valid from day to day), and a backfill
+  of many days is one dbt run.
 - ``setup_models``: staging views, and tables rebuilt whole (``dim_websites``): built
   before the daily models, which read them.
 - ``monitoring_models``: views over the built marts (``late_data_days``): built after.
@@ -30,7 +32,7 @@ from dagster_dbt import (
 )
 
 from beaconhouse.config import Settings
-from beaconhouse.transform import build_vars, dbt_environment
+from beaconhouse.transform import dbt_environment, window_environment
 from orchestration.defs.dbt.project import DBT_PROJECT, manifest_path
 from orchestration.defs.ingestion import KAFKA_EVENTS, RAW_EVENTS
 from orchestration.defs.partitions import daily
@@ -82,13 +84,14 @@ TRANSLATOR = BeaconhouseDbtTranslator(settings=DagsterDbtTranslatorSettings(enab
 
 
 @contextlib.contextmanager
-def dbt_environment_of(settings: Settings) -> Iterator[None]:
-    """The environment dbt's profile reads, set for the duration of one dbt call.
+def dbt_environment_of(settings: Settings, window: dg.TimeWindow | None = None) -> Iterator[None]:
+    """The environment dbt reads, set for the duration of one dbt call: the profile's
+    warehouse and databases (the same BEACONHOUSE_* variables as beaconhouse), and the
+    build window of a partition (empty without one).
 
-    DbtCliResource starts dbt with this process's environment; the profile takes the
-    warehouse and databases from the same BEACONHOUSE_* variables as beaconhouse.
+    DbtCliResource starts dbt with this process's environment.
     """
-    wanted = dbt_environment(settings, base={})
+    wanted = {**dbt_environment(settings, base={}), **window_environment(*window_days(window))}
     before = {name: os.environ.get(name) for name in wanted}
     os.environ.update(wanted)
     try:
@@ -101,10 +104,11 @@ def dbt_environment_of(settings: Settings) -> Iterator[None]:
                 os.environ[name] = value
 
 
-def window_vars(window: dg.TimeWindow) -> str:
-    """The dbt vars of a partition window: its first and last site-local day, inclusive."""
-    last = window.end.date() - dt.timedelta(days=1)
-    return build_vars(window.start.date(), last)
+def window_days(window: dg.TimeWindow | None) -> tuple[dt.date | None, dt.date | None]:
+    """The first and last site-local day of a partition window, inclusive."""
+    if window is None:
+        return None, None
+    return window.start.date(), window.end.date() - dt.timedelta(days=1)
 
 
 @dbt_assets(
@@ -121,10 +125,11 @@ def daily_models(
     context: AssetExecutionContext, dbt: DbtCliResource, beaconhouse: BeaconhouseResource
 ) -> Any:
     settings = beaconhouse.settings()
-    variables = window_vars(context.partition_time_window)
-    context.log.info(f"dbt build --selector {DAILY_SELECTOR} --vars {variables}")
-    with dbt_environment_of(settings):
-        yield from dbt.cli(["build", "--vars", variables], context=context).stream()
+    window = context.partition_time_window
+    first, last = window_days(window)
+    context.log.info(f"dbt build --selector {DAILY_SELECTOR}, site-local days {first}..{last}")
+    with dbt_environment_of(settings, window):
+        yield from dbt.cli(["build"], context=context).stream()
 
 
 @dbt_assets(
