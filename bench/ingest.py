@@ -152,8 +152,8 @@ def _row_by_row_dlt(
 def _peak_rss_run(warehouse_url: str, visitors: int, days: int, work: Path) -> dict[str, Any]:
     """Generate a large set into a folder, then ingest it in a process of its own.
 
-    That process does nothing but ``beaconhouse ingest files``; its peak RSS
-    (``RUSAGE_CHILDREN`` after it exits) is the measure.
+    That process does nothing but ``beaconhouse ingest files``; its peak RSS (its own
+    VmHWM, and its parse workers' ``ru_maxrss``) is the measure.
     """
     folder = work / "rss-landing"
     beaconhouse = [sys.executable, "-m", "beaconhouse"]
@@ -190,13 +190,16 @@ def _peak_rss_run(warehouse_url: str, visitors: int, days: int, work: Path) -> d
     }
     subprocess.run([*beaconhouse, "warehouse", "migrate"], check=True, capture_output=True, env=env, cwd=REPO)
     # The ingest runs under a wrapper that reports its own peak RSS (and that of any
-    # parse workers it starts), so nothing else run here can be mistaken for it.
+    # parse workers it starts), so nothing else run here can be mistaken for it. Its
+    # own is VmHWM: ru_maxrss is carried across exec from the forked parent (here, the
+    # bench process). The workers' ru_maxrss has the same flaw (it includes the
+    # loader's RSS when it started them), so it is an upper bound.
     wrapper = (
         "import resource, sys\n"
         "from beaconhouse.cli import main\n"
         "if __name__ == '__main__':\n"
         "    code = main(['ingest', 'files', sys.argv[1]])\n"
-        "    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "    own = next(int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('VmHWM:'))\n"
         "    workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss\n"
         "    print(f'PEAK {own} {workers}')\n"
         "    sys.exit(code)\n"
