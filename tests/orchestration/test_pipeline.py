@@ -88,8 +88,8 @@ def test_partitions_materialise_end_to_end_and_a_backfill_twice_changes_nothing(
     assert site_daily() == truth
     assert sum(t[2] for t in truth.values()) > 100  # sessions: not an empty comparison
     # dbt received the backfill's window (in the environment): its build log says so
-    windows = warehouse.client().query(f"SELECT DISTINCT min_date, max_date FROM {marts}.transform_day_builds")
-    assert windows.result_rows == [local_days]
+    built = f"SELECT DISTINCT min_date, max_date FROM {marts}.transform_day_builds"
+    assert warehouse.client().query(built).result_rows == [local_days]
     before = raw_count()
 
     # The same days again, as `beaconhouse backfill` runs them: nothing new is loaded,
