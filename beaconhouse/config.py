@@ -173,8 +173,8 @@ class KafkaSettings(_Section):
     ssl_certificate_location: str | None = None
     ssl_key_location: str | None = None
     ssl_key_password: str | None = Field(default=None, repr=False)
-    #: the loader: messages per batch (``ingest kafka --max-batch``)
-    # 50k: on 2 cores, 100k peaked at 1.07 GB and 50k at 0.84 GB, 8 % slower (docs/kafka.md)
+    #: the loader: messages per batch (``ingest kafka --max-batch``). 50k: on 2 cores,
+    #: 100k peaked at 1.07 GB and 50k at 0.84 GB, 8 % slower (docs/kafka.md)
     max_batch_messages: int = Field(default=50_000, ge=1, le=1_000_000)
     #: a member silent this long leaves the group and its partitions move
     session_timeout_ms: int = Field(default=45_000, ge=1)

@@ -62,12 +62,10 @@ def window_environment(min_date: dt.date | None = None, max_date: dt.date | None
     so a window set in the calling process never leaks into a run that has none."""
     if min_date and max_date and min_date > max_date:
         raise ValueError(f"the window starts ({min_date}) after it ends ({max_date})")
-    bounds = {"min_date": min_date, "max_date": max_date}
-    return {env: _iso_or_empty(bounds[name]) for name, env in WINDOW_ENVIRONMENT.items()}
-
-
-def _iso_or_empty(day: dt.date | None) -> str:
-    return day.isoformat() if day else ""
+    return {
+        WINDOW_ENVIRONMENT["min_date"]: min_date.isoformat() if min_date else "",
+        WINDOW_ENVIRONMENT["max_date"]: max_date.isoformat() if max_date else "",
+    }
 
 
 def dbt_command(

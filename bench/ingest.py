@@ -187,19 +187,20 @@ def _peak_rss_run(warehouse_url: str, visitors: int, days: int, work: Path) -> d
         "BEACONHOUSE_WAREHOUSE__RAW_DATABASE": "raw_rss",
         "BEACONHOUSE_WAREHOUSE__META_DATABASE": "meta_rss",
         "DLT_DATA_DIR": str(work / "dlt-rss"),
+        "PYTHONPATH": str(REPO),  # the wrapper imports bench.peak_memory
     }
     subprocess.run([*beaconhouse, "warehouse", "migrate"], check=True, capture_output=True, env=env, cwd=REPO)
     # The ingest runs under a wrapper that reports its own peak RSS (and that of any
-    # parse workers it starts), so nothing else run here can be mistaken for it. Its
-    # own is VmHWM: ru_maxrss is carried across exec from the forked parent (here, the
-    # bench process). The workers' ru_maxrss has the same flaw (it includes the
-    # loader's RSS when it started them), so it is an upper bound.
+    # parse workers it starts), so nothing else run here can be mistaken for it. The
+    # workers' figure is ru_maxrss, which includes the loader's RSS when it started
+    # them (Linux carries it across exec): an upper bound.
     wrapper = (
         "import resource, sys\n"
         "from beaconhouse.cli import main\n"
+        "from bench.peak_memory import own_peak_rss_bytes\n"
         "if __name__ == '__main__':\n"
         "    code = main(['ingest', 'files', sys.argv[1]])\n"
-        "    own = next(int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('VmHWM:'))\n"
+        "    own = own_peak_rss_bytes() // 1024\n"
         "    workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss\n"
         "    print(f'PEAK {own} {workers}')\n"
         "    sys.exit(code)\n"

@@ -31,13 +31,12 @@ from tests.kafka_broker import TansuBroker
 REPO = Path(__file__).resolve().parents[1]
 PARTITIONS = 6
 
-#: The loader in a process of its own, so that its peak RSS is its own.
-#: Its peak is VmHWM, the high-water mark of this process's own memory. Not ru_maxrss:
-#: Linux carries that across exec from the forked parent, so it reported the bench's
-#: own RSS (the generator's, 1.17 GB) whenever that was higher than the loader's.
+#: The loader in a process of its own, so that its peak RSS is its own (VmHWM:
+#: ru_maxrss reported the bench's own RSS, the generator's 1.17 GB, through exec).
 LOADER = """
 import json, sys, tomllib
 from pathlib import Path
+from bench.peak_memory import own_peak_rss_bytes
 from beaconhouse.config import Settings
 from beaconhouse.ingest.kafka_pipeline import ingest_kafka
 
@@ -52,9 +51,7 @@ print(json.dumps({
     "messages": report.messages, "events_loaded": report.events_loaded, "duplicates": report.duplicates,
     "quarantined": report.quarantined_total, "total_lag": report.total_lag,
     "phase_seconds": dict(report.phase_seconds),
-    "peak_rss_bytes": next(
-        int(line.split()[1]) * 1024 for line in open("/proc/self/status") if line.startswith("VmHWM:")
-    ),
+    "peak_rss_bytes": own_peak_rss_bytes(),
 }))
 """
 

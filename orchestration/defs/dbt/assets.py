@@ -84,14 +84,16 @@ TRANSLATOR = BeaconhouseDbtTranslator(settings=DagsterDbtTranslatorSettings(enab
 
 
 @contextlib.contextmanager
-def dbt_environment_of(settings: Settings, window: dg.TimeWindow | None = None) -> Iterator[None]:
+def dbt_environment_of(
+    settings: Settings, first: dt.date | None = None, last: dt.date | None = None
+) -> Iterator[None]:
     """The environment dbt reads, set for the duration of one dbt call: the profile's
     warehouse and databases (the same BEACONHOUSE_* variables as beaconhouse), and the
-    build window of a partition (empty without one).
+    build window ``first``..``last`` (unbounded without one).
 
     DbtCliResource starts dbt with this process's environment.
     """
-    wanted = {**dbt_environment(settings, base={}), **window_environment(*window_days(window))}
+    wanted = {**dbt_environment(settings, base={}), **window_environment(first, last)}
     before = {name: os.environ.get(name) for name in wanted}
     os.environ.update(wanted)
     try:
@@ -104,10 +106,8 @@ def dbt_environment_of(settings: Settings, window: dg.TimeWindow | None = None) 
                 os.environ[name] = value
 
 
-def window_days(window: dg.TimeWindow | None) -> tuple[dt.date | None, dt.date | None]:
+def window_days(window: dg.TimeWindow) -> tuple[dt.date, dt.date]:
     """The first and last site-local day of a partition window, inclusive."""
-    if window is None:
-        return None, None
     return window.start.date(), window.end.date() - dt.timedelta(days=1)
 
 
@@ -125,10 +125,9 @@ def daily_models(
     context: AssetExecutionContext, dbt: DbtCliResource, beaconhouse: BeaconhouseResource
 ) -> Any:
     settings = beaconhouse.settings()
-    window = context.partition_time_window
-    first, last = window_days(window)
+    first, last = window_days(context.partition_time_window)
     context.log.info(f"dbt build --selector {DAILY_SELECTOR}, site-local days {first}..{last}")
-    with dbt_environment_of(settings, window):
+    with dbt_environment_of(settings, first, last):
         yield from dbt.cli(["build"], context=context).stream()
 
 
