@@ -26,9 +26,14 @@ DBT_PROJECT_DIR = Path(__file__).resolve().parents[1] / "dbt_project"
 
 
 def dbt_executable() -> str:
-    """The ``dbt`` next to this interpreter (the project's virtual environment)."""
-    candidate = Path(sys.executable).parent / "dbt"
-    return str(candidate) if candidate.exists() else "dbt"
+    """dbt's command line as beaconhouse runs it: ``beaconhouse-dbt`` next to this
+    interpreter (dbt with a cheaper start and exit, :mod:`beaconhouse.dbt_launcher`),
+    else that environment's ``dbt``, else ``dbt`` from PATH."""
+    for name in ("beaconhouse-dbt", "dbt"):
+        candidate = Path(sys.executable).parent / name
+        if candidate.exists():
+            return str(candidate)
+    return "dbt"
 
 
 def dbt_environment(settings: Settings, base: Mapping[str, str] | None = None) -> dict[str, str]:

@@ -312,6 +312,72 @@ def test_rerunning_a_day_or_everything_gives_identical_marts(built):
     assert built.snapshot() == before
 
 
+def test_a_rerun_empties_a_day_of_its_window_that_has_no_rows_any_more(built):
+    # Rows of a day the models no longer give (a goal removed, events erased), here
+    # copies of a real day under two days without events: a rerun of the day drops
+    # them; a day outside the window keeps its rows until its own rerun.
+    before = built.snapshot()
+    stale = [START - dt.timedelta(days=1), START + dt.timedelta(days=DAYS)]
+    for day in stale:
+        built.client.command(
+            # (the subquery: in one SELECT, WHERE would see the replaced local_date)
+            f"INSERT INTO {built.marts}.site_daily SELECT * REPLACE (toDate('{day}') AS local_date) "
+            f"FROM (SELECT * FROM {built.marts}.site_daily WHERE local_date = '{START}')"
+        )
+
+    def days_built() -> set[str]:
+        return {str(day) for (day,) in built.rows("SELECT DISTINCT local_date FROM {marts}.site_daily")}
+
+    assert {str(day) for day in stale} <= days_built()
+    built.dbt("run", day=stale[0])
+    assert str(stale[0]) not in days_built()
+    assert str(stale[1]) in days_built()
+    built.dbt("run", day=stale[1])
+    assert built.snapshot() == before
+
+
+def test_a_model_whose_columns_changed_stops_its_rerun_and_names_them(built):
+    # The table as another version of the model left it. The rerun must stop before any
+    # data moves, name the columns, and leave no new-data table behind.
+    before = built.snapshot()
+    day = START + dt.timedelta(days=1)
+    (original_type,) = built.rows(
+        f"SELECT type FROM system.columns WHERE database = '{built.marts}' "
+        "AND table = 'site_daily' AND name = 'pageviews'"
+    )[0]
+    assert original_type == "UInt64"
+    for change, undo, difference in (
+        ("ADD COLUMN retired UInt8 DEFAULT 0", "DROP COLUMN retired", "removed: retired"),
+        ("MODIFY COLUMN pageviews UInt32", "MODIFY COLUMN pageviews UInt64", "pageviews UInt32 -> UInt64"),
+    ):
+        built.client.command(f"ALTER TABLE {built.marts}.site_daily {change}")
+        try:
+            result = run_dbt(
+                built.settings,
+                dbt_command(
+                    "run",
+                    select=["site_daily"],
+                    variables=LOOKBACK,
+                    extra=["--target-path", str(built.target)],
+                ),
+                min_date=day,
+                max_date=day,
+                capture=True,
+                timeout=600,
+            )
+            assert result.returncode == 1, result.stdout[-3000:]
+            expected = f"site_daily` no longer match its model ({difference})"
+            assert expected in result.stdout, result.stdout[-3000:]
+            leftovers = built.rows(
+                f"SELECT name FROM system.tables WHERE database = '{built.marts}' "
+                "AND name LIKE '%dbt_new_data%'"
+            )
+            assert leftovers == []
+        finally:
+            built.client.command(f"ALTER TABLE {built.marts}.site_daily {undo}")
+    assert built.snapshot() == before
+
+
 def test_a_day_in_the_environment_keeps_the_parse_and_builds_what_vars_build(built):
     before = built.snapshot()
     first, last = START, START + dt.timedelta(days=2)

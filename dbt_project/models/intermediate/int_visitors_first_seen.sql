@@ -1,5 +1,6 @@
 {{ config(
     incremental_strategy='append',
+    on_schema_change='fail',
     engine='AggregatingMergeTree()',
     order_by='(website_id, visitor_id)',
 ) }}

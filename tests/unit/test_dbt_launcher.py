@@ -1,0 +1,77 @@
+"""``beaconhouse-dbt`` behaves as dbt's command line: exit codes, output, logs, artifacts."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from beaconhouse.transform import DBT_PROJECT_DIR, dbt_executable
+
+pytestmark = pytest.mark.unit
+
+LAUNCHER = Path(sys.executable).parent / "beaconhouse-dbt"
+STOCK_DBT = Path(sys.executable).parent / "dbt"
+
+
+def run(executable: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(executable), *args],
+        cwd=DBT_PROJECT_DIR,
+        env={**os.environ, "DBT_PROFILES_DIR": str(DBT_PROJECT_DIR), **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def last_line(output: str) -> str:
+    """The last line of dbt's output without its time stamp."""
+    lines = output.splitlines() or [""]
+    return re.sub(r"^(\x1b\[0m)?\d\d:\d\d:\d\d\s+", "", lines[-1])
+
+
+def test_beaconhouse_runs_dbt_through_the_launcher():
+    assert Path(dbt_executable()) == LAUNCHER
+
+
+@pytest.mark.parametrize(
+    ("args", "code"),
+    [
+        (["no-such-command"], 2),  # a usage error, from the command line parser
+        (["run-operation", "no_such_macro", "--project-dir", str(DBT_PROJECT_DIR)], 2),  # from dbt itself
+    ],
+)
+def test_exit_codes_and_messages_are_dbts(args, code, tmp_path):
+    # nothing answers on this port: a command that got as far as connecting would fail too
+    env = {"BEACONHOUSE_WAREHOUSE__URL": "http://127.0.0.1:9", "DBT_TARGET_PATH": str(tmp_path / "t")}
+    ours, stock = run(LAUNCHER, *args, env=env), run(STOCK_DBT, *args, env=env)
+    assert (ours.returncode, stock.returncode) == (code, code)
+    assert ours.stderr.replace("beaconhouse-dbt", "dbt") == stock.stderr
+    assert last_line(ours.stdout) == last_line(stock.stdout)
+
+
+def test_logs_and_artifacts_are_complete_at_exit(tmp_path):
+    result = run(
+        LAUNCHER,
+        "parse",
+        "--project-dir",
+        str(DBT_PROJECT_DIR),
+        "--target-path",
+        str(tmp_path / "target"),
+        "--log-path",
+        str(tmp_path / "logs"),
+    )
+    assert result.returncode == 0, result.stdout[-3000:]
+    # the process ends with os._exit: what dbt wrote last must still be on disk
+    log_lines = (tmp_path / "logs" / "dbt.log").read_text().splitlines()
+    assert any("Command `beaconhouse-dbt parse` succeeded" in line for line in log_lines[-5:]), log_lines[-5:]
+    manifest = json.loads((tmp_path / "target" / "manifest.json").read_text())
+    assert "model.beaconhouse.fct_sessions" in manifest["nodes"]
+    # and so must dbt's last line of output
+    assert "Performance info" in result.stdout.splitlines()[-1]
