@@ -3,7 +3,7 @@
   dbt-clickhouse's own (pinned in uv.lock). dbt-clickhouse's incremental
   materialization calls this macro by name, and a name in the root project wins; if an
   upgrade stops routing the strategy here, tests/server/test_dbt_marts.py fails (its
-  schema-change and emptied-day tests expect this macro's behaviour).
+  schema-change and kept-day tests expect this macro's behaviour).
 
   A one-day rerun is mostly fixed cost per model: dbt-clickhouse runs about a dozen
   statements per model, and on_schema_change: fail adds a `SELECT … LIMIT 0` of the
@@ -17,10 +17,9 @@
        run with the columns named (on_schema_change: fail), before any data moves;
     3. insert the window into it, then replace the target's partitions with its
        partitions (REPLACE PARTITION is atomic per partition: readers see the old day
-       or the new one, never an empty one) and drop it. A day of the window for which
-       the model now gives no rows is dropped from the target (models partitioned by
-       local_date, the daily models' key), so a rerun always leaves exactly what the
-       model gives for the window.
+       or the new one, never an empty one) and drop it. A day for which the model
+       gives no rows keeps its old ones, as with dbt-clickhouse: the marts outlive the
+       raw events that retention drops (docs/dbt.md).
 
   The daily models set on_schema_change: ignore so that dbt-clickhouse does not check
   a second time; the check is here. The models use the `incremental` materialization,
@@ -35,9 +34,12 @@
   {%- endif -%}
   {%- set new_data = existing_relation.incorporate(path={
         "identifier": existing_relation.identifier ~ '__dbt_new_data_' ~ invocation_id.replace('-', '_')}) -%}
-  {%- set has_contract = config.get('contract').enforced -%}
+  {%- if config.get('contract').enforced -%}
+    {% do exceptions.raise_compiler_error(
+        "insert_overwrite: beaconhouse's strategy does not handle model contracts (" ~ existing_relation ~ ")") %}
+  {%- endif -%}
 
-  {{ clickhouse__create_empty_table(False, new_data, sql, has_contract, statement_name='create_new_data') }}
+  {{ clickhouse__create_empty_table(False, new_data, sql, False, statement_name='create_new_data') }}
 
   {%- set new_columns = adapter.get_columns_in_relation(new_data) -%}
   {%- set schema_difference = daily_model_schema_difference(adapter.get_columns_in_relation(existing_relation), new_columns) -%}
@@ -48,48 +50,21 @@
         ~ "). Rebuild every day with --full-refresh and no window (docs/dbt.md).") %}
   {%- endif -%}
 
-  {%- set column_list = new_columns | map(attribute='quoted') | join(', ') -%}
   {% call statement('main') %}
-    insert into {{ new_data }} ({{ column_list }})
-    {% if has_contract -%}
-      {#- a contract fixes the table's column order, not the SQL's -#}
-      select {{ column_list }} from ({{ sql }})
-    {%- else -%}
-      {{ sql }}
-    {%- endif %}
+    insert into {{ new_data }} ({{ new_columns | map(attribute='quoted') | join(', ') }})
+    {{ sql }}
     {{ adapter.get_model_query_settings(model) }}
   {% endcall %}
 
-  {#- the partitions of both tables: the new data's replace the target's, and a day of
-      the window that has no rows any more (a goal removed, events erased) is emptied,
-      where dbt-clickhouse would keep its old rows -#}
-  {%- set parts = run_query(
-        "select table, partition_id, any(partition) as partition_value from system.parts"
-        ~ " where active and database = '" ~ new_data.schema ~ "'"
-        ~ " and table in ('" ~ existing_relation.identifier ~ "', '" ~ new_data.identifier ~ "')"
-        ~ " group by table, partition_id order by partition_id") -%}
-  {%- set ns = namespace(replace=[], drop=[]) -%}
-  {%- for row in parts.rows if row['table'] == new_data.identifier -%}
-    {%- set ns.replace = ns.replace + [row['partition_id']] -%}
-  {%- endfor -%}
-  {%- if partition_by == 'local_date' -%}
-    {%- set min_date = build_window_bound('min_date') -%}
-    {%- set max_date = build_window_bound('max_date') -%}
-    {%- for row in parts.rows if row['table'] == existing_relation.identifier
-          and row['partition_id'] not in ns.replace
-          and (not min_date or row['partition_value'] >= min_date)
-          and (not max_date or row['partition_value'] <= max_date) -%}
-      {%- set ns.drop = ns.drop + [row['partition_id']] -%}
-    {%- endfor -%}
-  {%- endif -%}
-  {%- if ns.replace or ns.drop -%}
+  {%- set partitions = run_query(
+        "select distinct partition_id from system.parts where active"
+        ~ " and database = '" ~ new_data.schema ~ "' and table = '" ~ new_data.identifier ~ "'"
+        ~ " order by partition_id") -%}
+  {%- if partitions.rows | length > 0 -%}
     {% call statement('replace_partitions') %}
       alter table {{ existing_relation }}
-      {%- for partition_id in ns.replace %}
-        replace partition id '{{ partition_id }}' from {{ new_data }}{{ ',' if not loop.last or ns.drop }}
-      {%- endfor %}
-      {%- for partition_id in ns.drop %}
-        drop partition id '{{ partition_id }}'{{ ',' if not loop.last }}
+      {%- for row in partitions.rows %}
+        replace partition id '{{ row['partition_id'] }}' from {{ new_data }}{{ ',' if not loop.last }}
       {%- endfor %}
     {% endcall %}
   {%- endif -%}

@@ -18,12 +18,12 @@ events as (
 
 first_seen as (
 
-    select website_id, visitor_id, min(first_seen_date) as first_seen_date
+    select visitor_key, min(first_seen_date) as first_seen_date
     from {{ ref('int_visitors_first_seen') }}
-    where (website_id, visitor_id) in (
-        select website_id, visitor_id from events where session_number = 1
+    where visitor_key in (
+        select sipHash128(website_id, visitor_id) from events where session_number = 1
     )
-    group by website_id, visitor_id
+    group by visitor_key
 
 ),
 
@@ -109,8 +109,7 @@ final as (
 
     from sessions
     left join first_seen
-        on first_seen.website_id = sessions.website_id
-        and first_seen.visitor_id = sessions.visitor_id
+        on first_seen.visitor_key = sipHash128(sessions.website_id, sessions.visitor_id)
 
 )
 
