@@ -5,9 +5,9 @@
   upgrade stops routing the strategy here, tests/server/test_dbt_marts.py fails (its
   schema-change and kept-day tests expect this macro's behaviour).
 
-  A one-day rerun is mostly fixed cost per model: dbt-clickhouse runs about a dozen
-  statements per model, and on_schema_change: fail adds a `SELECT … LIMIT 0` of the
-  model, 0.35 s on the heaviest model of a 9 s rerun.
+  A one-day rerun is mostly fixed cost per model: dbt-clickhouse's strategy and its
+  on_schema_change: fail check run ten statements per model, one of them a `SELECT …
+  LIMIT 0` of the model, 0.35 s on the heaviest model of a 9 s rerun.
   Here the schema check reuses the new-data table's columns, which the insert needs
   anyway:
 

@@ -35,7 +35,7 @@ first_seen as (
 
     select
         website_id,
-        sipHash128(website_id, visitor) as visitor_key,
+        {{ visitor_key('website_id', 'visitor') }} as visitor_key,
         cast(visitor as SimpleAggregateFunction(any, String)) as visitor_id,
         cast(min(local_date) as SimpleAggregateFunction(min, Date)) as first_seen_date
 

@@ -21,7 +21,7 @@ first_seen as (
     select visitor_key, min(first_seen_date) as first_seen_date
     from {{ ref('int_visitors_first_seen') }}
     where visitor_key in (
-        select sipHash128(website_id, visitor_id) from events where session_number = 1
+        select {{ visitor_key('website_id', 'visitor_id') }} from events where session_number = 1
     )
     group by visitor_key
 
@@ -109,7 +109,7 @@ final as (
 
     from sessions
     left join first_seen
-        on first_seen.visitor_key = sipHash128(sessions.website_id, sessions.visitor_id)
+        on first_seen.visitor_key = {{ visitor_key('sessions.website_id', 'sessions.visitor_id') }}
 
 )
 
