@@ -270,6 +270,74 @@ def test_insert_settings_reach_the_server_with_every_load_file(warehouse, databa
     assert count() == 4
 
 
+def test_closed_clients_are_reused_by_the_next_load_of_the_same_destination(
+    warehouse, database, tmp_path, monkeypatch
+):
+    """dlt opens an SQL client per load step; each new clickhouse-connect client costs
+    two server queries (version, system.settings). A second load opens none, and a
+    destination with another database never gets the first one's clients."""
+    import clickhouse_connect
+
+    client = warehouse.client()  # before counting: only dlt's clients are counted
+    opened: list[Any] = []
+    real_get_client = clickhouse_connect.get_client
+
+    def counting_get_client(*args: Any, **kwargs: Any) -> Any:
+        opened.append(client := real_get_client(*args, **kwargs))
+        return client
+
+    chttp.IDLE_CLIENTS.close_all()
+    monkeypatch.setattr(clickhouse_connect, "get_client", counting_get_client)
+
+    @dlt.resource(name="numbers")
+    def numbers(start: int) -> Any:
+        yield pa.table({"n": pa.array(range(start, start + 3), pa.int64())})
+
+    loads = pipeline(warehouse, database, tmp_path / "reuse", "reuse")
+    loads.run(numbers(0)).raise_on_failed_jobs()
+    first_load = len(opened)
+    assert first_load >= 1
+    loads.run(numbers(3)).raise_on_failed_jobs()
+    assert len(opened) == first_load  # every step of the second load reused a client
+
+    other = f"{database}_other"
+    client.command(f"CREATE DATABASE {other}")
+    try:
+        elsewhere = pipeline(warehouse, other, tmp_path / "other", "other")
+        elsewhere.run(numbers(0)).raise_on_failed_jobs()
+        assert len(opened) > first_load
+        assert {c.database for c in opened[first_load:]} == {other}
+        assert client.query(f"SELECT count() FROM {other}.numbers").result_rows[0][0] == 3
+    finally:
+        client.command(f"DROP DATABASE IF EXISTS {other} SYNC")
+    assert client.query(f"SELECT sum(n) FROM {database}.numbers").result_rows[0][0] == sum(range(6))
+    chttp.IDLE_CLIENTS.close_all()
+
+
+def test_idle_clients_keep_a_few_per_key_and_close_the_rest():
+    closed: list[str] = []
+
+    class FakeClient:
+        def __init__(self, name: str) -> None:
+            self.name = name
+
+        def close(self) -> None:
+            closed.append(self.name)
+
+    idle = chttp.IdleClients(per_key=2)
+    a, b, c = FakeClient("a"), FakeClient("b"), FakeClient("c")
+    for client in (a, b, c):
+        idle.give_back("key", client)  # type: ignore[arg-type]
+    assert closed == ["c"]
+    assert idle.take("other") is None
+    assert {idle.take("key"), idle.take("key")} == {a, b}
+    assert idle.take("key") is None
+    idle.give_back("key", a)  # type: ignore[arg-type]
+    idle.close_all()
+    assert closed == ["c", "a"]
+    assert idle.take("key") is None
+
+
 def test_frozen_table_refuses_alter_create_and_drop(warehouse, database, tmp_path):
     client = warehouse.client()
     client.command(EVENTS_DDL.format(db=database))
