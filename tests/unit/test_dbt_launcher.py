@@ -75,3 +75,64 @@ def test_logs_and_artifacts_are_complete_at_exit(tmp_path):
     assert "model.beaconhouse.fct_sessions" in manifest["nodes"]
     # and so must dbt's last line of output
     assert "Performance info" in result.stdout.splitlines()[-1]
+
+
+@pytest.mark.parametrize(
+    ("args", "command"),
+    [
+        (["run", "--select", "fct_sessions"], "run"),
+        (["--log-format", "json", "build", "--select", "x"], "build"),
+        (["--log-level", "debug", "ls", "--select", "run"], "ls"),
+        (["run-operation", "create_marts_database"], "run-operation"),
+        (["--version"], None),
+        (["docs", "generate"], "docs"),
+    ],
+)
+def test_the_command_is_found_as_dbts_command_line_parses_it(args, command):
+    from dbt.cli.main import cli
+
+    from beaconhouse.dbt_launcher import command_of
+
+    assert command_of(cli, args) == command
+
+
+def test_dbt_functions_the_launcher_replaces_keep_their_signatures():
+    """A dbt upgrade that changes them must fail here, not skip or break a write."""
+    import inspect
+
+    import dbt.cli.requires as requires
+    import dbt.compilation as compilation
+
+    assert list(inspect.signature(requires.parse_manifest).parameters) == [
+        "runtime_config",
+        "write_perf_info",
+        "write",
+        "write_json",
+        "active_integrations",
+    ]
+    assert list(inspect.signature(compilation.Compiler.write_graph_file).parameters) == [
+        "self",
+        "linker",
+        "manifest",
+    ]
+
+
+def test_node_running_commands_write_their_artifacts_once_and_no_graph_pickle(tmp_path):
+    """``seed`` (no seeds here, so no warehouse needed) runs as ``run`` and ``build`` do."""
+    env = {"BEACONHOUSE_WAREHOUSE__URL": "http://127.0.0.1:9"}
+    ours_target, stock_target = tmp_path / "ours", tmp_path / "stock"
+    ours = run(LAUNCHER, "seed", "--project-dir", str(DBT_PROJECT_DIR), "--target-path", str(ours_target), env=env)
+    stock = run(STOCK_DBT, "seed", "--project-dir", str(DBT_PROJECT_DIR), "--target-path", str(stock_target), env=env)
+    assert ours.returncode == stock.returncode == 0, ours.stdout[-3000:]
+    written = {p.name for p in ours_target.iterdir()}
+    assert written == {p.name for p in stock_target.iterdir()} - {"graph.gpickle"}
+    assert {"manifest.json", "run_results.json", "semantic_manifest.json"} <= written
+
+    def resources(target: Path) -> dict[str, list[str]]:
+        """Every resource of the manifest by section (the rest differs by parse time)."""
+        manifest = json.loads((target / "manifest.json").read_text())
+        return {key: sorted(value) for key, value in manifest.items() if key != "metadata" and isinstance(value, dict)}
+
+    assert resources(ours_target) == resources(stock_target)
+    assert "model.beaconhouse.fct_sessions" in resources(ours_target)["nodes"]
+    assert json.loads((ours_target / "run_results.json").read_text())["args"]["which"] == "seed"
