@@ -62,15 +62,19 @@ def skip_redundant_artifacts() -> None:
     import dbt.cli.requires as requires
     import dbt.compilation as compilation
 
-    parse_manifest = requires.parse_manifest
+    # requires.py calls parse_manifest by the name it imported, so that name is replaced
+    parse_manifest = requires.parse_manifest  # type: ignore[attr-defined]
 
     def parse_manifest_unwritten(
         runtime_config: Any, write_perf_info: bool, write: bool, write_json: bool, active_integrations: Any
     ) -> Any:
         return parse_manifest(runtime_config, write_perf_info, False, write_json, active_integrations)
 
-    requires.parse_manifest = parse_manifest_unwritten
-    compilation.Compiler.write_graph_file = lambda self, linker, manifest: None
+    def write_no_graph_file(self: Any, linker: Any, manifest: Any) -> None:
+        return None
+
+    requires.parse_manifest = parse_manifest_unwritten  # type: ignore[attr-defined]
+    compilation.Compiler.write_graph_file = write_no_graph_file  # type: ignore[method-assign]
 
 
 def main() -> None:

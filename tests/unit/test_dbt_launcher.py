@@ -121,8 +121,9 @@ def test_node_running_commands_write_their_artifacts_once_and_no_graph_pickle(tm
     """``seed`` (no seeds here, so no warehouse needed) runs as ``run`` and ``build`` do."""
     env = {"BEACONHOUSE_WAREHOUSE__URL": "http://127.0.0.1:9"}
     ours_target, stock_target = tmp_path / "ours", tmp_path / "stock"
-    ours = run(LAUNCHER, "seed", "--project-dir", str(DBT_PROJECT_DIR), "--target-path", str(ours_target), env=env)
-    stock = run(STOCK_DBT, "seed", "--project-dir", str(DBT_PROJECT_DIR), "--target-path", str(stock_target), env=env)
+    seed = ["seed", "--project-dir", str(DBT_PROJECT_DIR), "--target-path"]
+    ours = run(LAUNCHER, *seed, str(ours_target), env=env)
+    stock = run(STOCK_DBT, *seed, str(stock_target), env=env)
     assert ours.returncode == stock.returncode == 0, ours.stdout[-3000:]
     written = {p.name for p in ours_target.iterdir()}
     assert written == {p.name for p in stock_target.iterdir()} - {"graph.gpickle"}
@@ -131,7 +132,8 @@ def test_node_running_commands_write_their_artifacts_once_and_no_graph_pickle(tm
     def resources(target: Path) -> dict[str, list[str]]:
         """Every resource of the manifest by section (the rest differs by parse time)."""
         manifest = json.loads((target / "manifest.json").read_text())
-        return {key: sorted(value) for key, value in manifest.items() if key != "metadata" and isinstance(value, dict)}
+        sections = {key: value for key, value in manifest.items() if key != "metadata"}
+        return {key: sorted(value) for key, value in sections.items() if isinstance(value, dict)}
 
     assert resources(ours_target) == resources(stock_target)
     assert "model.beaconhouse.fct_sessions" in resources(ours_target)["nodes"]
