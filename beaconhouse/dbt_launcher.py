@@ -19,8 +19,9 @@ One cost is dbt's own: artifacts that a command writes twice, or that nothing re
 For the commands that run nodes (``run``, ``build``, ``test``, ``seed``,
 ``snapshot``), which write ``manifest.json`` again when they finish:
 
-- the manifest is not written right after parsing as well (0.37 s of a one-day
-  rerun, profiled); the one written at the end is complete;
+- the manifest is not written right after parsing as well; the one written at the
+  end is complete. With ``graph.gpickle`` below, that step of a one-day rerun took
+  0.10 s instead of 0.29-0.33 s in dbt's log;
 - ``graph.gpickle`` is not written: a pickle of the DAG with every node, which dbt
   itself never reads back, nor does dagster-dbt or beaconhouse.
 

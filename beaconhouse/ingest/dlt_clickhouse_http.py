@@ -257,6 +257,8 @@ class ClickHouseHttpSqlClient(ClickHouseSqlClient):
     """Quoted qualified names (`db`.`table`) of the tables no statement may change."""
     insert_settings: dict[str, Any] | None = None
     """Settings sent with every load-file insert."""
+    _uploaded: bool = False
+    """Whether the open client has uploaded a load file (it is then closed, not kept)."""
 
     @raise_open_connection_error
     def open_connection(self) -> Client:
@@ -311,7 +313,7 @@ class ClickHouseHttpSqlClient(ClickHouseSqlClient):
         unless it uploaded a load file: then close it."""
         if self._conn is None:
             return
-        if getattr(self, "_uploaded", False):
+        if self._uploaded:
             # Measured: with upload clients kept, a 5M-event file ingest peaked at
             # 1.34 GB instead of 0.86 GB.
             self._conn.close()
