@@ -270,8 +270,18 @@ def test_insert_settings_reach_the_server_with_every_load_file(warehouse, databa
     assert count() == 4
 
 
+@pytest.fixture
+def idle_clients(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """A pool of idle clients of the test's own: earlier tests' clients cannot be taken,
+    and what the test leaves is closed."""
+    idle = chttp.IdleClients()
+    monkeypatch.setattr(chttp, "IDLE_CLIENTS", idle)
+    yield idle
+    idle.close_all()
+
+
 def test_closed_clients_are_reused_by_the_next_load_of_the_same_destination(
-    warehouse, database, tmp_path, monkeypatch
+    warehouse, database, tmp_path, monkeypatch, idle_clients
 ):
     """dlt opens an SQL client per load step; each new clickhouse-connect client costs
     two server queries (version, system.settings). A second load reuses every client
@@ -284,10 +294,9 @@ def test_closed_clients_are_reused_by_the_next_load_of_the_same_destination(
     real_get_client = clickhouse_connect.get_client
 
     def counting_get_client(*args: Any, **kwargs: Any) -> Any:
-        opened.append(client := real_get_client(*args, **kwargs))
-        return client
+        opened.append(new := real_get_client(*args, **kwargs))
+        return new
 
-    chttp.IDLE_CLIENTS.close_all()
     monkeypatch.setattr(clickhouse_connect, "get_client", counting_get_client)
 
     @dlt.resource(name="numbers")
@@ -313,7 +322,6 @@ def test_closed_clients_are_reused_by_the_next_load_of_the_same_destination(
     finally:
         client.command(f"DROP DATABASE IF EXISTS {other} SYNC")
     assert client.query(f"SELECT sum(n) FROM {database}.numbers").result_rows[0][0] == sum(range(6))
-    chttp.IDLE_CLIENTS.close_all()
 
 
 def test_idle_clients_keep_a_few_per_key_and_close_the_rest():

@@ -138,3 +138,16 @@ def test_node_running_commands_write_their_artifacts_once_and_no_graph_pickle(tm
     assert resources(ours_target) == resources(stock_target)
     assert "model.beaconhouse.fct_sessions" in resources(ours_target)["nodes"]
     assert json.loads((ours_target / "run_results.json").read_text())["args"]["which"] == "seed"
+
+
+def test_a_run_that_stops_early_leaves_no_parse_time_manifest(tmp_path):
+    """What the launcher's docstring says: the manifest is written once, when a node-running
+    command finishes, so a run that fails before that (here: no warehouse) leaves none,
+    where stock dbt leaves the one it wrote after parsing."""
+    env = {"BEACONHOUSE_WAREHOUSE__URL": "http://127.0.0.1:9"}
+    args = ["run", "--select", "fct_sessions", "--project-dir", str(DBT_PROJECT_DIR), "--target-path"]
+    ours = run(LAUNCHER, *args, str(tmp_path / "ours"), env=env)
+    stock = run(STOCK_DBT, *args, str(tmp_path / "stock"), env=env)
+    assert ours.returncode == stock.returncode == 2
+    assert (tmp_path / "stock" / "manifest.json").exists()
+    assert not (tmp_path / "ours" / "manifest.json").exists()
