@@ -176,6 +176,9 @@ class KafkaSettings(_Section):
     #: the loader: messages per batch (``ingest kafka --max-batch``). 50k: on 2 cores,
     #: 100k peaked at 1.07 GB and 50k at 0.84 GB, 8 % slower (docs/kafka.md)
     max_batch_messages: int = Field(default=50_000, ge=1, le=1_000_000)
+    #: parse each batch in a worker process while the loader lands the one before
+    #: (unset: where there are two cores or more; docs/kafka.md)
+    parse_worker: bool | None = None
     #: a member silent this long leaves the group and its partitions move
     session_timeout_ms: int = Field(default=45_000, ge=1)
     heartbeat_interval_ms: int = Field(default=3_000, ge=1)

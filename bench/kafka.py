@@ -9,7 +9,7 @@ partition's lag is 0. Measured:
   them) over the time from the first message consumed to the last batch committed.
   Goal: ≥ 100k/s on 2 cores;
 - the whole run's rate, start-up and group join included (for reference);
-- the loader process's peak RSS. Goal: ≤ 1 GB;
+- the peak RSS of the loader process, and of its parse worker. Goal: ≤ 1 GB each;
 - that lag ended at 0 and raw.events holds every event once.
 """
 
@@ -34,25 +34,29 @@ PARTITIONS = 6
 #: The loader in a process of its own, so that its peak RSS is its own (VmHWM:
 #: ru_maxrss reported the bench's own RSS, the generator's 1.17 GB, through exec).
 LOADER = """
-import json, sys, tomllib
+import json, resource, sys, tomllib
 from pathlib import Path
 from bench.peak_memory import own_peak_rss_bytes
 from beaconhouse.config import Settings
 from beaconhouse.ingest.kafka_pipeline import ingest_kafka
 
-config = json.loads(sys.argv[1])
-config["sites"] = tomllib.loads(Path(sys.argv[2]).read_text())["sites"]
-report = ingest_kafka(
-    Settings.model_validate(config), topic=sys.argv[3], group="bench", max_batch=int(sys.argv[4]),
-    until_idle=True, idle_seconds=1.0, pipelines_dir=Path(sys.argv[5]),
-)
-print(json.dumps({
-    "seconds": report.seconds, "active_seconds": report.active_seconds, "batches": report.batches,
-    "messages": report.messages, "events_loaded": report.events_loaded, "duplicates": report.duplicates,
-    "quarantined": report.quarantined_total, "total_lag": report.total_lag,
-    "phase_seconds": dict(report.phase_seconds),
-    "peak_rss_bytes": own_peak_rss_bytes(),
-}))
+# under a main guard: the loader parses in a worker process, which Python starts by
+# importing this script
+if __name__ == "__main__":
+    config = json.loads(sys.argv[1])
+    config["sites"] = tomllib.loads(Path(sys.argv[2]).read_text())["sites"]
+    report = ingest_kafka(
+        Settings.model_validate(config), topic=sys.argv[3], group="bench", max_batch=int(sys.argv[4]),
+        until_idle=True, idle_seconds=1.0, pipelines_dir=Path(sys.argv[5]),
+    )
+    print(json.dumps({
+        "seconds": report.seconds, "active_seconds": report.active_seconds, "batches": report.batches,
+        "messages": report.messages, "events_loaded": report.events_loaded, "duplicates": report.duplicates,
+        "quarantined": report.quarantined_total, "total_lag": report.total_lag,
+        "phase_seconds": dict(report.phase_seconds),
+        "peak_rss_bytes": own_peak_rss_bytes(),
+        "parse_worker_peak_rss_bytes": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024,
+    }))
 """
 
 
@@ -146,10 +150,13 @@ def run(quick: bool = False) -> dict[str, Any]:
                 "met": sustained >= 100_000,
             },
             {
+                # each process's own peak: the loader's, and its parse worker's (ru_maxrss
+                # of the children, which counts the loader's RSS when the worker started:
+                # an upper bound)
                 "name": "peak_rss_gb",
-                "value": loader["peak_rss_bytes"] / 1e9,
+                "value": max(loader["peak_rss_bytes"], loader["parse_worker_peak_rss_bytes"]) / 1e9,
                 "goal": "<= 1.0",
-                "met": loader["peak_rss_bytes"] <= 1e9,
+                "met": max(loader["peak_rss_bytes"], loader["parse_worker_peak_rss_bytes"]) <= 1e9,
             },
             {
                 "name": "lag_at_end",

@@ -13,7 +13,7 @@ import gc
 import itertools
 import multiprocessing
 import os
-import tempfile
+import threading
 import time
 from collections import deque
 from collections.abc import Iterable, Iterator
@@ -24,10 +24,12 @@ import pyarrow as pa
 
 from beaconhouse.config import Settings
 from beaconhouse.ingest.enrichment import Enricher
+from beaconhouse.ingest.errors import IngestError
 from beaconhouse.ingest.events_builder import EventBatch, SiteKeys, TimeRules
 from beaconhouse.ingest.file_reader import prefetched, read_into
 from beaconhouse.ingest.quarantine import Rejection
 from beaconhouse.ingest.sources import SourceFile
+from beaconhouse.ingest.spool import spooled, unspooled
 
 
 @dataclass(frozen=True)
@@ -131,34 +133,45 @@ def parse_chunk(files: list[SourceFile], context: ParseContext) -> ParsedChunk:
     return ParsedChunk(files, events, batch.rejections, batch.payloads, received_ms, phases)
 
 
-def _spool_dir() -> str:
-    # Shared memory where there is one: the file is written and mapped, never on disk.
-    shm = "/dev/shm"  # noqa: S108 - mkstemp below creates the file exclusively, mode 0600
-    return shm if os.path.isdir(shm) else tempfile.gettempdir()
+def refuse_in_starting_worker(what: str) -> None:
+    """Refuse to run ``what`` in a worker process that is still starting.
+
+    Python starts a parse worker by importing the script that started the loader. A
+    script that calls the loader without ``if __name__ == '__main__':`` would start a
+    second loader there: for Kafka, a second member of the group. This fails it at once.
+    """
+    # multiprocessing's own flag for "this process is importing its parent's main module"
+    if getattr(multiprocessing.current_process(), "_inheriting", False):
+        raise IngestError(
+            f"{what} was called while a parse worker process was starting; call it under "
+            "`if __name__ == '__main__':` in your script"
+        )
+
+
+def _exit_when_orphaned(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(1)
+
+
+def watch_parent() -> None:
+    """A parse worker's initializer: the worker exits once its loader is gone.
+
+    A loader killed with SIGKILL cannot stop its pool, and a worker waiting for its
+    next task would wait for ever, holding its memory.
+    """
+    threading.Thread(target=_exit_when_orphaned, args=(os.getppid(),), daemon=True).start()
 
 
 def parse_chunk_to_file(files: list[SourceFile], context: ParseContext) -> ParsedChunk:
-    """:func:`parse_chunk` in a worker process: the events go back as an Arrow IPC file.
-
-    Pickling a table through the pool's pipe costs a copy and CPU on both sides; the
-    loader maps this file instead, without copying (see :func:`_mapped`).
-    """
+    """:func:`parse_chunk` in a worker process: the events go back as a spooled file."""
     parsed = parse_chunk(files, context)
-    handle, path = tempfile.mkstemp(prefix="beaconhouse-chunk-", suffix=".arrow", dir=_spool_dir())
-    with os.fdopen(handle, "wb") as sink, pa.ipc.new_file(sink, parsed.events.schema) as writer:
-        writer.write_table(parsed.events)
-    parsed.events = pa.table({"path": [path]})
+    parsed.events = spooled(parsed.events, loader_pid=os.getppid())
     return parsed
 
 
 def _mapped(parsed: ParsedChunk) -> ParsedChunk:
-    """Read back the events a worker left in a file, by memory map; the file is
-    unlinked at once (the mapping keeps its pages until the table is released)."""
-    path = parsed.events["path"][0].as_py()
-    try:
-        parsed.events = pa.ipc.open_file(pa.memory_map(path)).read_all()
-    finally:
-        os.unlink(path)
+    parsed.events = unspooled(parsed.events)
     return parsed
 
 
@@ -176,7 +189,9 @@ class ChunkParser:
             return
         # spawn, not fork: the loader already runs threads (prefetch, dlt).
         spawn = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=self.workers, mp_context=spawn) as pool:
+        with ProcessPoolExecutor(
+            max_workers=self.workers, mp_context=spawn, initializer=watch_parent
+        ) as pool:
             pending: deque[Future[ParsedChunk]] = deque()
             queue = iter(groups)
             # One chunk per worker in flight, plus one: a worker never idles while the

@@ -28,10 +28,11 @@ import pyarrow as pa
 
 from beaconhouse.config import Settings
 from beaconhouse.ingest.batch_landing import LoadQueue, PreparedBatch, prepare_batch
-from beaconhouse.ingest.chunk_parser import ChunkParser, ParseContext, ParsedChunk
+from beaconhouse.ingest.chunk_parser import ChunkParser, ParseContext, ParsedChunk, refuse_in_starting_worker
 from beaconhouse.ingest.errors import IngestError
 from beaconhouse.ingest.loading import RawLoader
 from beaconhouse.ingest.sources import SourceFile, list_files
+from beaconhouse.ingest.spool import remove_stale_spools
 
 PIPELINE_NAME = "beaconhouse_files"
 SOURCE_NAME = "landing_files"
@@ -208,6 +209,8 @@ def ingest_files(
     ``workers`` processes parse chunks (default: see :func:`default_workers`; 0
     parses in this process).
     """
+    refuse_in_starting_worker("ingest_files")
+    remove_stale_spools()
     started = time.monotonic()
     say = progress or (lambda _message: None)
     report = IngestReport()

@@ -38,9 +38,8 @@ import pyarrow.compute as pc
 
 from beaconhouse.config import Settings
 from beaconhouse.ingest.batch_landing import LoadQueue, PreparedBatch, prepare_batch
-from beaconhouse.ingest.chunk_parser import cyclic_gc_paused, enrich_events, new_event_batch
+from beaconhouse.ingest.chunk_parser import refuse_in_starting_worker
 from beaconhouse.ingest.errors import IngestError
-from beaconhouse.ingest.events_builder import Lineage
 from beaconhouse.ingest.kafka_client import (
     OFFSET_UNKNOWN,
     TopicInfo,
@@ -50,6 +49,8 @@ from beaconhouse.ingest.kafka_client import (
 )
 from beaconhouse.ingest.kafka_offsets import BatchRange, OffsetStore, PartitionRecord, consumer_name
 from beaconhouse.ingest.loading import RawLoader
+from beaconhouse.ingest.message_parser import Accepted, MessageParser, ParsedMessages
+from beaconhouse.ingest.spool import process_alive, remove_stale_spools
 
 logger = logging.getLogger(__name__)
 
@@ -97,7 +98,8 @@ class KafkaReport:
     seconds: float = 0.0
     #: from the consume() that returned the first message to the last batch committed
     active_seconds: float = 0.0
-    #: seconds per phase: consume, parse, enrich, dedup, load (waiting for it)
+    #: seconds per phase: consume, parse and enrich (in the parse worker, if there is
+    #: one), wait_parse (the loader waiting for the worker), dedup, load (waiting for it)
     phase_seconds: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
 
     @property
@@ -121,6 +123,7 @@ def ingest_kafka(
     pipelines_dir: Path | None = None,
     progress: Callable[[str], None] | None = None,
     stop: threading.Event | None = None,
+    parse_worker: bool | None = None,
 ) -> KafkaReport:
     """Consume ``topic`` as a member of ``group`` and land it in the raw layer.
 
@@ -128,7 +131,13 @@ def ingest_kafka(
     has been read to its end and nothing arrived for ``idle_seconds``. ``reset_offsets``
     says where to restart a partition whose recorded position the broker's log does not
     have (a new or reset broker or topic); without it that is an error.
+
+    ``parse_worker`` parses each batch in a worker process while the loader lands the
+    batch before it (default: ``[kafka] parse_worker``, and if that is unset, where there
+    are two cores or more).
     """
+    refuse_in_starting_worker("ingest_kafka")
+    remove_stale_spools()
     if not settings.sites:
         raise IngestError(
             "no sites are configured ([[sites]] in beaconhouse.toml): every event would be "
@@ -142,9 +151,15 @@ def ingest_kafka(
         max_batch=max_batch or kafka.max_batch_messages,
         reset_offsets=reset_offsets,
         say=progress or (lambda _line: None),
+        parse_worker=_parse_worker(parse_worker if parse_worker is not None else kafka.parse_worker),
     )
     with _dlt_folder(pipelines_dir) as folder:
         return run.run(folder, until_idle=until_idle, idle_seconds=idle_seconds, stop=stop)
+
+
+def _parse_worker(chosen: bool | None) -> bool:
+    # One core would run the worker and the loader by turns: no gain, more memory.
+    return (os.cpu_count() or 1) >= 2 if chosen is None else chosen
 
 
 @contextlib.contextmanager
@@ -162,23 +177,13 @@ def _dlt_folder(given: Path | None) -> Iterator[Path]:
     base.mkdir(exist_ok=True)
     for stale in base.glob("pid-*"):
         pid = stale.name.removeprefix("pid-").split("-")[0]
-        if pid.isdigit() and not _process_alive(int(pid)):
+        if pid.isdigit() and not process_alive(int(pid)):
             shutil.rmtree(stale, ignore_errors=True)
     folder = Path(tempfile.mkdtemp(prefix=f"pid-{os.getpid()}-", dir=base))
     try:
         yield folder
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-
-
-def _process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class _KafkaRun:
@@ -193,6 +198,7 @@ class _KafkaRun:
         max_batch: int,
         reset_offsets: ResetTo | None,
         say: Callable[[str], None],
+        parse_worker: bool = False,
     ) -> None:
         self.settings = settings
         self.topic = topic
@@ -200,6 +206,7 @@ class _KafkaRun:
         self.max_batch = max_batch
         self.reset_offsets = reset_offsets
         self.say = say
+        self.parse_worker = parse_worker
         self.report = KafkaReport(topic=topic, group=group)
         #: next offset to read, per assigned partition (what has been consumed)
         self.positions: dict[int, int] = {}
@@ -208,7 +215,8 @@ class _KafkaRun:
         #: positions committed in the warehouse and not yet to the Kafka group
         self._landed: dict[int, int] = {}
         self._landed_lock = threading.Lock()
-        self._lineages: dict[int, Lineage] = {}
+        #: the batch being parsed: what gives it back parsed, its ranges, when it came
+        self._parsing: tuple[Callable[[], ParsedMessages], list[BatchRange], int, int] | None = None
         self._assigned_once = False
         self._lost = False
         self._failed = False
@@ -250,6 +258,7 @@ class _KafkaRun:
         # One load at a time: a batch is submitted only after the one before it landed
         # and committed, so a failed load can never be followed by a later commit.
         self.loads = LoadQueue(max_waiting=0)
+        self.parser = MessageParser(settings, self.topic, worker=self.parse_worker)
         self.consumer.subscribe(
             [self.topic], on_assign=self._on_assign, on_revoke=self._on_revoke, on_lost=self._on_lost
         )
@@ -285,8 +294,10 @@ class _KafkaRun:
                 idle_since = None
                 if self._first_batch_at is None:
                     self._first_batch_at = tick
-                self._load(accepted, received_ms)
+                self._parse_next(accepted, received_ms)
                 continue
+            # nothing new: the batch still being parsed goes on to land
+            self._land_parsed()
             if not until_idle:
                 continue
             now = time.monotonic()
@@ -302,9 +313,9 @@ class _KafkaRun:
             elif now - idle_since >= idle_seconds:
                 return
 
-    def _accept(self, messages: list[Any]) -> dict[int, tuple[list[bytes], list[int]]]:
+    def _accept(self, messages: list[Any]) -> Accepted:
         """Each partition's messages from its position on, as (values, offsets)."""
-        by_partition: dict[int, tuple[list[bytes], list[int]]] = {}
+        by_partition: Accepted = {}
         positions = self.positions
         for message in messages:
             if message.error() is not None:
@@ -339,29 +350,35 @@ class _KafkaRun:
             raise IngestError(f"kafka: {error.str()}")
         logger.warning("kafka: %s", error.str())
 
-    def _load(self, accepted: dict[int, tuple[list[bytes], list[int]]], received_ms: int) -> None:
+    def _parse_next(self, accepted: Accepted, received_ms: int) -> None:
+        """Start parsing this batch, then land the one parsed before it."""
+        ranges = []
+        for partition, (_, offsets) in accepted.items():
+            seq = self.seqs[partition] = self.seqs.get(partition, 0) + 1
+            ranges.append(BatchRange(partition, seq, offsets[0], offsets[-1] + 1))
+        messages = sum(len(offsets) for _, offsets in accepted.values())
+        parsing = (self.parser.submit(accepted, received_ms), ranges, received_ms, messages)
+        self._land_parsed()
+        self._parsing = parsing
+
+    def _land_parsed(self) -> None:
+        """Take the batch being parsed back: dedup it and hand it to the load thread."""
+        if self._parsing is None:
+            return
+        (result, ranges, received_ms, messages), self._parsing = self._parsing, None
         report = self.report
         phases = report.phase_seconds
-        ranges = []
         tick = time.monotonic()
-        batch = new_event_batch(self.settings)
-        with cyclic_gc_paused():
-            for partition, (values, offsets) in accepted.items():
-                batch.add_payloads(values, offsets, self._lineage(partition), received_ms)
-                seq = self.seqs[partition] = self.seqs.get(partition, 0) + 1
-                ranges.append(BatchRange(partition, seq, offsets[0], offsets[-1] + 1))
-            events = batch.to_arrow()
-            rejections = batch.rejections
-        phases["parse"] += time.monotonic() - tick
-        tick = time.monotonic()
-        events = enrich_events(self.settings, events)
-        phases["enrich"] += time.monotonic() - tick
+        parsed = result()
+        phases["wait_parse"] += time.monotonic() - tick
+        for name, seconds in parsed.phase_seconds.items():
+            phases[name] += seconds
         tick = time.monotonic()
         prepared = prepare_batch(
             self.loader.client,
             self.settings.warehouse.raw_database,
-            events,
-            rejections,
+            parsed.events,
+            parsed.rejections,
             received_ms,
             source_kind="kafka",
             cluster=self.settings.warehouse.cluster,
@@ -371,16 +388,15 @@ class _KafkaRun:
         waited = self.loads.waited
         self.loads.submit(prepared.events["event_id"], self._land, prepared=prepared, ranges=ranges)
         phases["load"] += self.loads.waited - waited
-        messages = sum(len(offsets) for _, offsets in accepted.values())
         report.batches += 1
         report.messages += messages
         report.events_loaded += prepared.events.num_rows
         report.duplicates += prepared.duplicates.num_rows
-        report.quarantined.update(r.reason.value for r in rejections)
+        report.quarantined.update(r.reason.value for r in parsed.rejections)
         lag = sum(p.lag for p in self._lags().values())
         self.say(
             f"batch {report.batches}: {messages} messages, {prepared.events.num_rows} events, "
-            f"{prepared.duplicates.num_rows} duplicates, {len(rejections)} quarantined; lag {lag}"
+            f"{prepared.duplicates.num_rows} duplicates, {len(parsed.rejections)} quarantined; lag {lag}"
         )
 
     def _land(self, prepared: PreparedBatch, ranges: list[BatchRange]) -> None:
@@ -408,14 +424,6 @@ class _KafkaRun:
         for package in info.load_packages:
             shutil.rmtree(package.package_path, ignore_errors=True)
 
-    def _lineage(self, partition: int) -> Lineage:
-        # One object per partition: the batch tells lineages apart by identity first.
-        lineage = self._lineages.get(partition)
-        if lineage is None:
-            lineage = Lineage(source_kind="kafka", kafka_topic=self.topic, kafka_partition=partition)
-            self._lineages[partition] = lineage
-        return lineage
-
     def _commit_to_kafka(self) -> None:
         """Commit the group's offsets in Kafka to what the warehouse has, so that lag
         shows in Kafka's own tooling. The warehouse's positions are the ones that count."""
@@ -434,7 +442,7 @@ class _KafkaRun:
 
     def _caught_up(self) -> bool:
         """Every assigned partition read to its log end, and every batch landed."""
-        if not self._assigned_once or len(self.loads.loading_ids()):
+        if not self._assigned_once or self._parsing is not None or len(self.loads.loading_ids()):
             return False
         return all(lag.lag == 0 for lag in self._lags().values())
 
@@ -453,6 +461,7 @@ class _KafkaRun:
 
     def _shut_down(self, finished: bool) -> None:
         if finished:
+            self._land_parsed()
             self.loads.drain()
             if self._first_batch_at is not None and self._last_landed_at is not None:
                 self.report.active_seconds = self._last_landed_at - self._first_batch_at
@@ -466,6 +475,7 @@ class _KafkaRun:
         try:
             self.consumer.close()
         finally:
+            self.parser.close()
             self.loads.close()
 
     # -- the group's callbacks (called inside consume(), on this thread) --------------------
@@ -499,6 +509,7 @@ class _KafkaRun:
         if not self._failed:
             # Whatever this consumer read of these partitions lands and commits before
             # they go: the next owner starts where the warehouse says.
+            self._land_parsed()
             self.loads.drain()
             self._commit_to_kafka()
         for tp in partitions:

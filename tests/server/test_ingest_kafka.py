@@ -189,12 +189,13 @@ def ingest(settings: Settings, topic: str, tmp_path: Path, group: str = "loader"
 # --- in-process runs -----------------------------------------------------------------------
 
 
-def test_generated_traffic_lands_exactly_as_the_truth_says(warehouse, broker, tmp_path):
+@pytest.mark.parametrize("parse_worker", [True, False], ids=["parse worker", "parsed in the loader"])
+def test_generated_traffic_lands_exactly_as_the_truth_says(warehouse, broker, tmp_path, parse_worker):
     report = generated(broker, tmp_path, partitions=3, seed=7)
     settings = raw_layer(warehouse, broker, report.sites)
     raw = settings.warehouse.raw_database
 
-    first = ingest(settings, report.topic, tmp_path, max_batch=2000)
+    first = ingest(settings, report.topic, tmp_path, max_batch=2000, parse_worker=parse_worker)
     assert first.messages == report.payload_lines
     assert first.batches >= 3
     assert_matches_truth(warehouse, raw, report)

@@ -1,0 +1,158 @@
+"""Turn a batch of Kafka messages into enriched events and rejections, one batch ahead.
+
+Parsing (decode, validate, build columns, enrich) is the CPU-bound part of the Kafka
+loader. With a worker process, batch N is parsed there while the loader's own thread
+consumes batch N+1 and dedupes and lands batch N-1, so that both cores work. Without
+one (one core, or ``parse_worker=False``), it runs in the loader, as before.
+
+The loader submits batch N before it takes batch N-1 back, and takes them back in
+order; so at most two are in flight, and the worker never waits for work.
+
+Payloads travel to the worker and events back as Arrow files in shared memory
+(:mod:`beaconhouse.ingest.spool`), not through the pool's pipe: that
+is cheaper, and a worker that dies can never leave the pool's feeder thread blocked
+on a half-sent batch (the loader would then hang on exit instead of failing).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import os
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+
+from beaconhouse.config import Settings
+from beaconhouse.ingest.chunk_parser import cyclic_gc_paused, enrich_events, new_event_batch, watch_parent
+from beaconhouse.ingest.errors import IngestError
+from beaconhouse.ingest.events_builder import Lineage
+from beaconhouse.ingest.quarantine import Rejection
+from beaconhouse.ingest.spool import remove_spool, spooled, unspooled
+
+#: each partition's accepted messages, as (values, offsets)
+Accepted = dict[int, tuple[list[bytes], list[int]]]
+
+WORKER_DIED = (
+    "the Kafka loader's parse worker process stopped ({cause}). If a script of yours calls "
+    "ingest_kafka, call it under `if __name__ == '__main__':`: Python starts the worker by "
+    "importing the script that started the loader"
+)
+
+
+@dataclass
+class ParsedMessages:
+    events: pa.Table
+    rejections: list[Rejection]
+    phase_seconds: dict[str, float] = field(default_factory=dict)
+
+
+def parse_messages(settings: Settings, topic: str, accepted: Accepted, received_ms: int) -> ParsedMessages:
+    """Validate and enrich one batch, as the file loader does its chunks."""
+    tick = time.monotonic()
+    batch = new_event_batch(settings)
+    with cyclic_gc_paused():
+        for partition, (values, offsets) in accepted.items():
+            # One lineage object per partition: the batch tells lineages apart by identity.
+            lineage = Lineage(source_kind="kafka", kafka_topic=topic, kafka_partition=partition)
+            batch.add_payloads(values, offsets, lineage, received_ms)
+        events = batch.to_arrow()
+        rejections = batch.rejections
+    parsed = time.monotonic()
+    events = enrich_events(settings, events)
+    phases = {"parse": parsed - tick, "enrich": time.monotonic() - parsed}
+    return ParsedMessages(events, rejections, phases)
+
+
+def _spooled_messages(accepted: Accepted) -> tuple[pa.Table, list[tuple[int, int]]]:
+    """The batch as one spooled table (values, offsets) and its (partition, rows) runs."""
+    values: list[bytes] = []
+    offsets: list[int] = []
+    runs = []
+    for partition, (partition_values, partition_offsets) in accepted.items():
+        values += partition_values
+        offsets += partition_offsets
+        runs.append((partition, len(partition_offsets)))
+    table = pa.table(
+        {"value": pa.array(values, type=pa.large_binary()), "offset": pa.array(offsets, pa.int64())}
+    )
+    return spooled(table, loader_pid=os.getpid()), runs
+
+
+def _parse_spooled_messages(
+    settings: Settings, topic: str, spool: pa.Table, runs: list[tuple[int, int]], received_ms: int
+) -> ParsedMessages:
+    """In the worker: read the batch from its file, parse it, spool the events back."""
+    table = unspooled(spool)
+    values, offsets = table["value"].to_pylist(), table["offset"].to_pylist()
+    del table
+    accepted: Accepted = {}
+    start = 0
+    for partition, rows in runs:
+        accepted[partition] = (values[start : start + rows], offsets[start : start + rows])
+        start += rows
+    parsed = parse_messages(settings, topic, accepted, received_ms)
+    parsed.events = spooled(parsed.events, loader_pid=os.getppid())
+    return parsed
+
+
+class MessageParser:
+    """Parses the loader's batches: in one worker process, or in the caller."""
+
+    def __init__(self, settings: Settings, topic: str, *, worker: bool) -> None:
+        self.settings = settings
+        self.topic = topic
+        self.worker = worker
+        self._pool: ProcessPoolExecutor | None = None
+        #: batches submitted and not taken back, with the path of their payloads' file
+        self._in_flight: dict[Future[ParsedMessages], str] = {}
+
+    def submit(self, accepted: Accepted, received_ms: int) -> Callable[[], ParsedMessages]:
+        """Start parsing a batch; call what this returns to have it parsed."""
+        if not self.worker:
+            parsed = parse_messages(self.settings, self.topic, accepted, received_ms)
+            return lambda: parsed
+        if self._pool is None:
+            # spawn, not fork: the loader runs threads (librdkafka's, dlt's load thread)
+            self._pool = ProcessPoolExecutor(
+                max_workers=1, mp_context=multiprocessing.get_context("spawn"), initializer=watch_parent
+            )
+        spool, runs = _spooled_messages(accepted)
+        try:
+            future = self._pool.submit(
+                _parse_spooled_messages, self.settings, self.topic, spool, runs, received_ms
+            )
+        except BrokenProcessPool as exc:
+            remove_spool(spool)
+            raise IngestError(WORKER_DIED.format(cause=exc)) from exc
+        self._in_flight[future] = spool["path"][0].as_py()
+
+        def result() -> ParsedMessages:
+            self._in_flight.pop(future, None)
+            try:
+                parsed = future.result()
+            except BrokenProcessPool as exc:
+                remove_spool(spool)
+                raise IngestError(WORKER_DIED.format(cause=exc)) from exc
+            parsed.events = unspooled(parsed.events)
+            return parsed
+
+        return result
+
+    def close(self) -> None:
+        """Stop the worker. Batches still in flight are dropped, their files removed."""
+        in_flight, self._in_flight = self._in_flight, {}
+        for future in in_flight:
+            future.cancel()
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+        for future, payloads in in_flight.items():
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(payloads)  # the worker never read them
+            if not future.cancelled() and future.exception() is None:
+                remove_spool(future.result().events)
