@@ -351,7 +351,11 @@ class _KafkaRun:
         logger.warning("kafka: %s", error.str())
 
     def _parse_next(self, accepted: Accepted, received_ms: int) -> None:
-        """Start parsing this batch, then land the one parsed before it."""
+        """Start parsing this batch, and land the one parsed before it: while the worker
+        parses, or first, when this thread parses itself (so that it never holds two
+        parsed batches)."""
+        if not self.parser.worker:
+            self._land_parsed()
         ranges = []
         for partition, (_, offsets) in accepted.items():
             seq = self.seqs[partition] = self.seqs.get(partition, 0) + 1
