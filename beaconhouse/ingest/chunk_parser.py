@@ -154,19 +154,31 @@ def _exit_when_orphaned(parent: int) -> None:
     os._exit(1)
 
 
+_LOADER_PID: int | None = None
+
+
 def watch_parent() -> None:
     """A parse worker's initializer: the worker exits once its loader is gone.
 
     A loader killed with SIGKILL cannot stop its pool, and a worker waiting for its
     next task would wait for ever, holding its memory.
     """
-    threading.Thread(target=_exit_when_orphaned, args=(os.getppid(),), daemon=True).start()
+    global _LOADER_PID
+    _LOADER_PID = os.getppid()
+    threading.Thread(target=_exit_when_orphaned, args=(_LOADER_PID,), daemon=True).start()
+
+
+def loader_pid() -> int:
+    """In a parse worker, the pid of the loader that started it, as it was at start:
+    once the loader is gone, ``os.getppid()`` is init's, which never dies, and a spool
+    file named after it would never count as stale."""
+    return _LOADER_PID if _LOADER_PID is not None else os.getppid()
 
 
 def parse_chunk_to_file(files: list[SourceFile], context: ParseContext) -> ParsedChunk:
     """:func:`parse_chunk` in a worker process: the events go back as a spooled file."""
     parsed = parse_chunk(files, context)
-    parsed.events = spooled(parsed.events, loader_pid=os.getppid())
+    parsed.events = spooled(parsed.events, loader_pid=loader_pid())
     return parsed
 
 

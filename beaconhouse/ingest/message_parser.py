@@ -28,7 +28,13 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 
 from beaconhouse.config import Settings
-from beaconhouse.ingest.chunk_parser import cyclic_gc_paused, enrich_events, new_event_batch, watch_parent
+from beaconhouse.ingest.chunk_parser import (
+    cyclic_gc_paused,
+    enrich_events,
+    loader_pid,
+    new_event_batch,
+    watch_parent,
+)
 from beaconhouse.ingest.errors import IngestError
 from beaconhouse.ingest.events_builder import Lineage
 from beaconhouse.ingest.quarantine import Rejection
@@ -96,7 +102,7 @@ def _parse_spooled_messages(
         accepted[partition] = (values[start : start + rows], offsets[start : start + rows])
         start += rows
     parsed = parse_messages(settings, topic, accepted, received_ms)
-    parsed.events = spooled(parsed.events, loader_pid=os.getppid())
+    parsed.events = spooled(parsed.events, loader_pid=loader_pid())
     return parsed
 
 

@@ -195,3 +195,27 @@ def test_a_loader_removes_the_spool_files_of_loaders_that_no_longer_run(tmp_path
     finally:
         for path in (dead, ours, unowned_old, unowned_new):
             path.unlink(missing_ok=True)
+
+
+def _spool_owner() -> int:
+    from beaconhouse.ingest.chunk_parser import loader_pid
+
+    return loader_pid()
+
+
+def test_a_worker_names_its_files_after_the_loader_that_started_it(monkeypatch):
+    """Not after its current parent: a worker that finishes a batch just after its loader
+    was killed has init (pid 1) for a parent, and a file named after pid 1 would never
+    count as stale (one was found in /dev/shm after the SIGKILL test)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from beaconhouse.ingest import chunk_parser
+
+    spawn = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=1, mp_context=spawn, initializer=chunk_parser.watch_parent) as pool:
+        assert pool.submit(_spool_owner).result(timeout=60) == os.getpid()
+    # the loader recorded at start wins over the parent the worker has now
+    monkeypatch.setattr(chunk_parser, "_LOADER_PID", 4242)
+    monkeypatch.setattr(chunk_parser.os, "getppid", lambda: 1)
+    assert chunk_parser.loader_pid() == 4242
