@@ -11,22 +11,19 @@ from __future__ import annotations
 import contextlib
 import gc
 import itertools
-import multiprocessing
-import os
-import threading
 import time
 from collections import deque
 from collections.abc import Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 import pyarrow as pa
 
 from beaconhouse.config import Settings
 from beaconhouse.ingest.enrichment import Enricher
-from beaconhouse.ingest.errors import IngestError
 from beaconhouse.ingest.events_builder import EventBatch, SiteKeys, TimeRules
 from beaconhouse.ingest.file_reader import prefetched, read_into
+from beaconhouse.ingest.parse_workers import loader_pid, parse_pool, worker_result
 from beaconhouse.ingest.quarantine import Rejection
 from beaconhouse.ingest.sources import SourceFile
 from beaconhouse.ingest.spool import spooled, unspooled
@@ -133,48 +130,6 @@ def parse_chunk(files: list[SourceFile], context: ParseContext) -> ParsedChunk:
     return ParsedChunk(files, events, batch.rejections, batch.payloads, received_ms, phases)
 
 
-def refuse_in_starting_worker(what: str) -> None:
-    """Refuse to run ``what`` in a worker process that is still starting.
-
-    Python starts a parse worker by importing the script that started the loader. A
-    script that calls the loader without ``if __name__ == '__main__':`` would start a
-    second loader there: for Kafka, a second member of the group. This fails it at once.
-    """
-    # multiprocessing's own flag for "this process is importing its parent's main module"
-    if getattr(multiprocessing.current_process(), "_inheriting", False):
-        raise IngestError(
-            f"{what} was called while a parse worker process was starting; call it under "
-            "`if __name__ == '__main__':` in your script"
-        )
-
-
-def _exit_when_orphaned(parent: int) -> None:
-    while os.getppid() == parent:
-        time.sleep(1.0)
-    os._exit(1)
-
-
-_LOADER_PID: int | None = None
-
-
-def watch_parent() -> None:
-    """A parse worker's initializer: the worker exits once its loader is gone.
-
-    A loader killed with SIGKILL cannot stop its pool, and a worker waiting for its
-    next task would wait for ever, holding its memory.
-    """
-    global _LOADER_PID
-    _LOADER_PID = os.getppid()
-    threading.Thread(target=_exit_when_orphaned, args=(_LOADER_PID,), daemon=True).start()
-
-
-def loader_pid() -> int:
-    """In a parse worker, the pid of the loader that started it, as it was at start:
-    once the loader is gone, ``os.getppid()`` is init's, which never dies, and a spool
-    file named after it would never count as stale."""
-    return _LOADER_PID if _LOADER_PID is not None else os.getppid()
-
-
 def parse_chunk_to_file(files: list[SourceFile], context: ParseContext) -> ParsedChunk:
     """:func:`parse_chunk` in a worker process: the events go back as a spooled file."""
     parsed = parse_chunk(files, context)
@@ -199,11 +154,7 @@ class ChunkParser:
             for group in groups:
                 yield parse_chunk(group, self.context)
             return
-        # spawn, not fork: the loader already runs threads (prefetch, dlt).
-        spawn = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(
-            max_workers=self.workers, mp_context=spawn, initializer=watch_parent
-        ) as pool:
+        with parse_pool(self.workers) as pool:
             pending: deque[Future[ParsedChunk]] = deque()
             queue = iter(groups)
             # One chunk per worker in flight, plus one: a worker never idles while the
@@ -212,7 +163,7 @@ class ChunkParser:
                 pending.append(pool.submit(parse_chunk_to_file, group, self.context))
             try:
                 while pending:
-                    parsed = _mapped(pending.popleft().result())
+                    parsed = _mapped(worker_result(pending.popleft(), "file", "ingest_files"))
                     following = next(queue, None)
                     if following is not None:
                         pending.append(pool.submit(parse_chunk_to_file, following, self.context))

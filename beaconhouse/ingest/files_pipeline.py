@@ -28,9 +28,10 @@ import pyarrow as pa
 
 from beaconhouse.config import Settings
 from beaconhouse.ingest.batch_landing import LoadQueue, PreparedBatch, prepare_batch
-from beaconhouse.ingest.chunk_parser import ChunkParser, ParseContext, ParsedChunk, refuse_in_starting_worker
+from beaconhouse.ingest.chunk_parser import ChunkParser, ParseContext, ParsedChunk
 from beaconhouse.ingest.errors import IngestError
 from beaconhouse.ingest.loading import RawLoader
+from beaconhouse.ingest.parse_workers import refuse_in_starting_worker
 from beaconhouse.ingest.sources import SourceFile, list_files
 from beaconhouse.ingest.spool import remove_stale_spools
 

@@ -38,7 +38,6 @@ import pyarrow.compute as pc
 
 from beaconhouse.config import Settings
 from beaconhouse.ingest.batch_landing import LoadQueue, PreparedBatch, prepare_batch
-from beaconhouse.ingest.chunk_parser import refuse_in_starting_worker
 from beaconhouse.ingest.errors import IngestError
 from beaconhouse.ingest.kafka_client import (
     OFFSET_UNKNOWN,
@@ -50,6 +49,7 @@ from beaconhouse.ingest.kafka_client import (
 from beaconhouse.ingest.kafka_offsets import BatchRange, OffsetStore, PartitionRecord, consumer_name
 from beaconhouse.ingest.loading import RawLoader
 from beaconhouse.ingest.message_parser import Accepted, MessageParser, ParsedMessages
+from beaconhouse.ingest.parse_workers import refuse_in_starting_worker
 from beaconhouse.ingest.spool import process_alive, remove_stale_spools
 
 logger = logging.getLogger(__name__)

@@ -17,7 +17,6 @@ on a half-sent batch (the loader would then hang on exit instead of failing).
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
 import os
 import time
 from collections.abc import Callable
@@ -28,26 +27,14 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 
 from beaconhouse.config import Settings
-from beaconhouse.ingest.chunk_parser import (
-    cyclic_gc_paused,
-    enrich_events,
-    loader_pid,
-    new_event_batch,
-    watch_parent,
-)
-from beaconhouse.ingest.errors import IngestError
+from beaconhouse.ingest.chunk_parser import cyclic_gc_paused, enrich_events, new_event_batch
 from beaconhouse.ingest.events_builder import Lineage
+from beaconhouse.ingest.parse_workers import loader_pid, parse_pool, worker_died, worker_result
 from beaconhouse.ingest.quarantine import Rejection
 from beaconhouse.ingest.spool import remove_spool, spooled, unspooled
 
 #: each partition's accepted messages, as (values, offsets)
 Accepted = dict[int, tuple[list[bytes], list[int]]]
-
-WORKER_DIED = (
-    "the Kafka loader's parse worker process stopped ({cause}). If a script of yours calls "
-    "ingest_kafka, call it under `if __name__ == '__main__':`: Python starts the worker by "
-    "importing the script that started the loader"
-)
 
 
 @dataclass
@@ -123,10 +110,7 @@ class MessageParser:
             parsed = parse_messages(self.settings, self.topic, accepted, received_ms)
             return lambda: parsed
         if self._pool is None:
-            # spawn, not fork: the loader runs threads (librdkafka's, dlt's load thread)
-            self._pool = ProcessPoolExecutor(
-                max_workers=1, mp_context=multiprocessing.get_context("spawn"), initializer=watch_parent
-            )
+            self._pool = parse_pool(1)
         spool, runs = _spooled_messages(accepted)
         try:
             future = self._pool.submit(
@@ -134,16 +118,15 @@ class MessageParser:
             )
         except BrokenProcessPool as exc:
             remove_spool(spool)
-            raise IngestError(WORKER_DIED.format(cause=exc)) from exc
+            raise worker_died(exc, "Kafka", "ingest_kafka") from exc
         self._in_flight[future] = spool["path"][0].as_py()
 
         def result() -> ParsedMessages:
             self._in_flight.pop(future, None)
             try:
-                parsed = future.result()
-            except BrokenProcessPool as exc:
-                remove_spool(spool)
-                raise IngestError(WORKER_DIED.format(cause=exc)) from exc
+                parsed = worker_result(future, "Kafka", "ingest_kafka")
+            finally:
+                remove_spool(spool)  # the worker removes it once read; not if it died first
             parsed.events = unspooled(parsed.events)
             return parsed
 

@@ -1,5 +1,6 @@
 """The Kafka loader's parse step, in its worker process and in the loader: same result,
-in order, nothing left behind, and a clear failure when the worker cannot run."""
+in order, nothing left behind, and a clear failure when the worker cannot run; and the
+worker guards both loaders share (beaconhouse/ingest/parse_workers.py, spool.py)."""
 
 from __future__ import annotations
 
@@ -114,7 +115,7 @@ def test_a_script_without_a_main_guard_fails_with_the_reason_and_does_not_hang(t
     process = run_script(
         f"""
         from beaconhouse.config import Settings
-        from beaconhouse.ingest.chunk_parser import refuse_in_starting_worker
+        from beaconhouse.ingest.parse_workers import refuse_in_starting_worker
         from beaconhouse.ingest.message_parser import MessageParser
 
         refuse_in_starting_worker("ingest_kafka")  # what ingest_kafka does first
@@ -198,7 +199,7 @@ def test_a_loader_removes_the_spool_files_of_loaders_that_no_longer_run(tmp_path
 
 
 def _spool_owner() -> int:
-    from beaconhouse.ingest.chunk_parser import loader_pid
+    from beaconhouse.ingest.parse_workers import loader_pid
 
     return loader_pid()
 
@@ -210,12 +211,39 @@ def test_a_worker_names_its_files_after_the_loader_that_started_it(monkeypatch):
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    from beaconhouse.ingest import chunk_parser
+    from beaconhouse.ingest import parse_workers
 
     spawn = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=1, mp_context=spawn, initializer=chunk_parser.watch_parent) as pool:
+    with ProcessPoolExecutor(max_workers=1, mp_context=spawn, initializer=parse_workers.watch_parent) as pool:
         assert pool.submit(_spool_owner).result(timeout=60) == os.getpid()
     # the loader recorded at start wins over the parent the worker has now
-    monkeypatch.setattr(chunk_parser, "_LOADER_PID", 4242)
-    monkeypatch.setattr(chunk_parser.os, "getppid", lambda: 1)
-    assert chunk_parser.loader_pid() == 4242
+    monkeypatch.setattr(parse_workers, "_LOADER_PID", 4242)
+    monkeypatch.setattr(parse_workers.os, "getppid", lambda: 1)
+    assert parse_workers.loader_pid() == 4242
+
+
+def test_the_file_loader_fails_the_same_way_without_a_main_guard(tmp_path):
+    """The file loader's parse workers come from the same pool factory."""
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    (landing / "events.jsonl").write_bytes(event(1) + b"\n")
+    process = run_script(
+        f"""
+        from beaconhouse.config import Settings
+        from beaconhouse.ingest.chunk_parser import ChunkParser, ParseContext
+        from beaconhouse.ingest.parse_workers import refuse_in_starting_worker
+        from beaconhouse.ingest.sources import list_files
+
+        refuse_in_starting_worker("ingest_files")  # what ingest_files does first
+        settings = Settings.model_validate({{"sites": {SITES!r}}})
+        files = list_files({str(landing)!r}, settings.s3)
+        for parsed in ChunkParser(ParseContext(settings), workers=1).parse([files]):
+            print(parsed.events.num_rows)
+        """,
+        tmp_path,
+    )
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 1
+    assert "ingest_files was called while a parse worker process was starting" in stderr
+    assert "IngestError: the file loader's parse worker process stopped" in stderr
+    assert "if __name__ == '__main__':" in stderr.splitlines()[-1]
