@@ -109,6 +109,17 @@ def run_script(source: str, tmp_path: Path, *args: str) -> subprocess.Popen[str]
     )
 
 
+def assert_failed_for_want_of_a_main_guard(
+    process: subprocess.Popen[str], loader: str, function: str
+) -> None:
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 1
+    # the worker refused to start a loader of its own, and the loader says why it failed
+    assert f"{function} was called while a parse worker process was starting" in stderr
+    assert f"IngestError: the {loader} loader's parse worker process stopped" in stderr
+    assert "if __name__ == '__main__':" in stderr.splitlines()[-1]
+
+
 def test_a_script_without_a_main_guard_fails_with_the_reason_and_does_not_hang(tmp_path):
     """Python starts the worker by importing the loader's script; unguarded, the script
     would start a second loader there (for Kafka: a second group member)."""
@@ -127,12 +138,7 @@ def test_a_script_without_a_main_guard_fails_with_the_reason_and_does_not_hang(t
         """,
         tmp_path,
     )
-    _, stderr = process.communicate(timeout=120)
-    assert process.returncode == 1
-    # the worker refused to start a loader of its own, and the loader says why it failed
-    assert "ingest_kafka was called while a parse worker process was starting" in stderr
-    assert "IngestError: the Kafka loader's parse worker process stopped" in stderr
-    assert "if __name__ == '__main__':" in stderr.splitlines()[-1]
+    assert_failed_for_want_of_a_main_guard(process, "Kafka", "ingest_kafka")
 
 
 def test_the_worker_exits_when_its_loader_is_killed(tmp_path):
@@ -242,8 +248,4 @@ def test_the_file_loader_fails_the_same_way_without_a_main_guard(tmp_path):
         """,
         tmp_path,
     )
-    _, stderr = process.communicate(timeout=120)
-    assert process.returncode == 1
-    assert "ingest_files was called while a parse worker process was starting" in stderr
-    assert "IngestError: the file loader's parse worker process stopped" in stderr
-    assert "if __name__ == '__main__':" in stderr.splitlines()[-1]
+    assert_failed_for_want_of_a_main_guard(process, "file", "ingest_files")
