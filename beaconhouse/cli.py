@@ -85,7 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     kafka.add_argument(
         "--max-batch",
         type=bounded_int("batch size", 1, 1_000_000),
-        help="messages per batch at most (default: [kafka] max_batch_messages, 50000)",
+        help="messages per batch at most (default: [kafka] max_batch_messages, 100000)",
     )
     kafka.add_argument(
         "--until-idle",

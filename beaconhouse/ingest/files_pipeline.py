@@ -27,6 +27,7 @@ from typing import Any
 import pyarrow as pa
 
 from beaconhouse.config import Settings
+from beaconhouse.ingest.arrow_memory import use_returning_memory_pool
 from beaconhouse.ingest.batch_landing import LoadQueue, PreparedBatch, prepare_batch
 from beaconhouse.ingest.chunk_parser import ChunkParser, ParseContext, ParsedChunk
 from beaconhouse.ingest.errors import IngestError
@@ -212,6 +213,7 @@ def ingest_files(
     """
     refuse_in_starting_worker("ingest_files")
     remove_stale_spools()
+    use_returning_memory_pool()
     started = time.monotonic()
     say = progress or (lambda _message: None)
     report = IngestReport()

@@ -5,6 +5,7 @@ loader (:class:`~beaconhouse.ingest.message_parser.MessageParser`) parse in work
 processes from two cores up. Both get their pool here, so both get the same guards:
 
 - spawn, not fork: the loaders run threads (prefetch, librdkafka, dlt's load thread);
+- Arrow memory from jemalloc, as in the loaders (:mod:`beaconhouse.ingest.arrow_memory`);
 - a worker exits once its loader is gone: a loader killed with SIGKILL cannot stop its
   pool, and a worker waiting for its next task would wait for ever, holding its memory;
 - Python starts a worker by importing the script that started the loader. A script that
@@ -24,6 +25,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import TypeVar
 
+from beaconhouse.ingest.arrow_memory import use_returning_memory_pool
 from beaconhouse.ingest.errors import IngestError
 
 T = TypeVar("T")
@@ -41,7 +43,7 @@ _LOADER_PID: int | None = None
 def parse_pool(workers: int) -> ProcessPoolExecutor:
     """A pool of ``workers`` parse processes, started with the guards above."""
     return ProcessPoolExecutor(
-        max_workers=workers, mp_context=multiprocessing.get_context("spawn"), initializer=watch_parent
+        max_workers=workers, mp_context=multiprocessing.get_context("spawn"), initializer=start_worker
     )
 
 
@@ -69,8 +71,14 @@ def refuse_in_starting_worker(what: str) -> None:
         )
 
 
+def start_worker() -> None:
+    """A worker's initializer: the loaders' Arrow pool, and the watch on the loader."""
+    use_returning_memory_pool()
+    watch_parent()
+
+
 def watch_parent() -> None:
-    """A worker's initializer: record the loader's pid, and exit once it is gone."""
+    """Record the loader's pid, and exit once it is gone."""
     global _LOADER_PID
     _LOADER_PID = os.getppid()
     threading.Thread(target=_exit_when_orphaned, args=(_LOADER_PID,), daemon=True).start()
