@@ -177,6 +177,9 @@ class KafkaSettings(_Section):
     #: with Arrow on jemalloc, 59-64k rows/s at a 0.89 GB peak, against 49k at 0.69 GB
     #: for 50k (docs/kafka.md). Memory grows with it, and with the messages' size.
     max_batch_messages: int = Field(default=100_000, ge=1, le=1_000_000)
+    #: ... and bytes of message values per batch at most, whatever their size: 100k
+    #: messages of the 64 KB a payload may have would be 6.4 GB (docs/kafka.md)
+    max_batch_bytes: int = Field(default=128 << 20, ge=1)
     #: parse each batch in a worker process while the loader lands the one before
     #: (unset: where there are two cores or more; docs/kafka.md)
     parse_worker: bool | None = None

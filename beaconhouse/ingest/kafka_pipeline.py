@@ -55,6 +55,10 @@ from beaconhouse.ingest.spool import process_alive, remove_stale_spools
 
 logger = logging.getLogger(__name__)
 
+#: messages asked of librdkafka per consume() call while a batch fills: few enough that
+#: the batch's byte bound is checked often, enough that the calls cost next to nothing
+CONSUME_SLICE = 10_000
+
 PIPELINE_NAME = "beaconhouse_kafka"
 SOURCE_NAME = "kafka"
 ResetTo = Literal["earliest", "latest"]
@@ -151,6 +155,7 @@ def ingest_kafka(
         topic=topic or kafka.topic,
         group=group or kafka.group_id,
         max_batch=max_batch or kafka.max_batch_messages,
+        max_batch_bytes=kafka.max_batch_bytes,
         reset_offsets=reset_offsets,
         say=progress or (lambda _line: None),
         parse_worker=_parse_worker(parse_worker if parse_worker is not None else kafka.parse_worker),
@@ -198,6 +203,7 @@ class _KafkaRun:
         topic: str,
         group: str,
         max_batch: int,
+        max_batch_bytes: int = 128 << 20,
         reset_offsets: ResetTo | None,
         say: Callable[[str], None],
         parse_worker: bool = False,
@@ -206,6 +212,7 @@ class _KafkaRun:
         self.topic = topic
         self.group = group
         self.max_batch = max_batch
+        self.max_batch_bytes = max_batch_bytes
         self.reset_offsets = reset_offsets
         self.say = say
         self.parse_worker = parse_worker
@@ -281,7 +288,7 @@ class _KafkaRun:
         assign_by = time.monotonic() + assign_wait
         while stop is None or not stop.is_set():
             tick = time.monotonic()
-            messages = self.consumer.consume(num_messages=self.max_batch, timeout=1.0)
+            messages = self._next_messages()
             phases["consume"] += time.monotonic() - tick
             if self._lost:
                 raise IngestError(
@@ -317,6 +324,31 @@ class _KafkaRun:
                 idle_since = now
             elif now - idle_since >= idle_seconds:
                 return
+
+    def _next_messages(self) -> list[Any]:
+        """The next batch: ``max_batch`` messages or ``max_batch_bytes`` of values,
+        whichever comes first, or what arrives within a second.
+
+        It fills in slices, so that the byte bound holds (give or take a slice) whatever
+        the messages' size. Rebalance callbacks may run between slices: messages of
+        partitions revoked meanwhile are dropped by :meth:`_accept`, as within one
+        consume() call.
+        """
+        deadline = time.monotonic() + 1.0
+        messages: list[Any] = []
+        size = 0
+        while True:
+            wanted = min(CONSUME_SLICE, self.max_batch - len(messages))
+            remaining = max(0.0, deadline - time.monotonic())
+            more = self.consumer.consume(num_messages=wanted, timeout=remaining)
+            messages += more
+            size += sum(map(len, more))  # len(message): its value's bytes
+            # fewer than asked for: consume() returned what came within its time, as the
+            # one call per batch did before the slices
+            if len(more) < wanted or len(messages) >= self.max_batch or size >= self.max_batch_bytes:
+                return messages
+            if self._lost or time.monotonic() >= deadline:
+                return messages
 
     def _accept(self, messages: list[Any]) -> Accepted:
         """Each partition's messages from its position on, as (values, offsets)."""

@@ -359,6 +359,39 @@ def test_poison_messages_are_quarantined_with_their_offsets(warehouse, broker, t
     assert again == derived
 
 
+def test_a_batch_stops_at_its_byte_bound_whatever_the_message_count(warehouse, broker, tmp_path, monkeypatch):
+    """max_batch_bytes bounds a batch however few messages it holds: large messages
+    must not make a batch of max_batch_messages (100k of 64 KB would be 6.4 GB)."""
+    from confluent_kafka import Producer
+
+    from beaconhouse.ingest import kafka_pipeline
+
+    topic = topic_name()
+    broker.create_topic(topic, partitions=1)
+    producer = Producer({"bootstrap.servers": broker.bootstrap_servers})
+    padding = "x" * 900  # about 1.1 KB per message
+    values = [event_json(n, properties={"padding": padding}) for n in range(60)]
+    for value in values:
+        producer.produce(topic, value=value)
+    producer.flush()
+    layer = raw_layer(warehouse, broker, SITES)
+    settings = layer.model_copy(update={"kafka": layer.kafka.model_copy(update={"max_batch_bytes": 5_000})})
+    # slices of two messages: the bound is checked every 2.2 KB
+    monkeypatch.setattr(kafka_pipeline, "CONSUME_SLICE", 2)
+    lines: list[str] = []
+
+    report = ingest(settings, topic, tmp_path, max_batch=1000, progress=lines.append)
+
+    sizes = [int(line.split(": ")[1].split()[0]) for line in lines if line.startswith("batch ")]
+    assert sum(sizes) == len(values) == report.messages
+    # the bound is reached after at most three slices of two: 5,000 bytes < 6 messages
+    assert max(sizes) <= 6
+    assert len(sizes) >= len(values) // 6
+    assert max(sizes) * max(map(len, values)) <= settings.kafka.max_batch_bytes + 2 * max(map(len, values))
+    raw = settings.warehouse.raw_database
+    assert rows(warehouse, f"SELECT count(), uniqExact(event_id) FROM {raw}.events") == [(60, 60)]
+
+
 def test_a_batch_that_landed_but_never_committed_is_removed_and_replayed(
     warehouse, broker, tmp_path, monkeypatch
 ):
