@@ -203,7 +203,7 @@ class _KafkaRun:
         topic: str,
         group: str,
         max_batch: int,
-        max_batch_bytes: int = 128 << 20,
+        max_batch_bytes: int,
         reset_offsets: ResetTo | None,
         say: Callable[[str], None],
         parse_worker: bool = False,
