@@ -14,6 +14,7 @@ import sys
 import time
 
 from selenium import webdriver
+from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
@@ -32,12 +33,7 @@ def main(url: str, user: str, password: str, slug: str, png: str, timeout: float
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     try:
         wait = WebDriverWait(driver, timeout)
-        driver.get(f"{url}/login/")
-        wait.until(expected_conditions.element_to_be_clickable((By.ID, "username")))
-        driver.find_element(By.ID, "username").send_keys(user)
-        driver.find_element(By.ID, "password").send_keys(password)
-        driver.find_element(By.CSS_SELECTOR, "[data-test=login-button]").click()
-        wait.until(lambda d: "/login" not in d.current_url)
+        log_in(driver, url, user, password, timeout)
         driver.get(f"{url}/superset/dashboard/{slug}/")
         wait.until(expected_conditions.presence_of_element_located((By.CSS_SELECTOR, ".dashboard-chart")))
 
@@ -63,6 +59,44 @@ def main(url: str, user: str, password: str, slug: str, png: str, timeout: float
         print(json.dumps({"titles": titles, "charts": charts, "errors": errors, **image_measures(png)}))
     finally:
         driver.quit()
+
+
+def log_in(driver: webdriver.Chrome, url: str, user: str, password: str, timeout: float) -> None:
+    """Log in through the form; check the typed values before the click, and try again
+    until ``timeout``.
+
+    In one CI run the page never left /login within 90 s of the click, and nothing
+    recorded why. The login page is a React form: typed into while it still renders, it
+    can lose the values and post empty fields. A failure here now names the page's
+    alerts (a wrong password among them).
+    """
+    deadline = time.monotonic() + timeout
+    fields = {"username": user, "password": password}
+    username_or_in = expected_conditions.any_of(
+        expected_conditions.element_to_be_clickable((By.ID, "username")),
+        lambda d: "/login" not in d.current_url,
+    )
+    while True:
+        driver.get(f"{url}/login/")
+        WebDriverWait(driver, timeout).until(username_or_in)
+        if "/login" not in driver.current_url:
+            return  # an earlier click's login finished after its wait: already in
+        for name, value in fields.items():
+            field = driver.find_element(By.ID, name)
+            field.clear()
+            field.send_keys(value)
+        if all(
+            driver.find_element(By.ID, name).get_attribute("value") == value for name, value in fields.items()
+        ):
+            driver.find_element(By.CSS_SELECTOR, "[data-test=login-button]").click()
+            try:
+                WebDriverWait(driver, 15).until(lambda d: "/login" not in d.current_url)
+                return
+            except TimeoutException:
+                pass
+        if time.monotonic() > deadline:
+            alerts = [e.text for e in driver.find_elements(By.CSS_SELECTOR, "[role='alert'], .alert-danger")]
+            raise RuntimeError(f"could not log in as {user}: still at {driver.current_url}; alerts: {alerts}")
 
 
 def image_measures(png: str) -> dict[str, float]:
