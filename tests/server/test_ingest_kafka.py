@@ -308,6 +308,7 @@ def test_poison_messages_are_quarantined_with_their_offsets(warehouse, broker, t
         else:
             expected_bad[(partition, offsets[partition])] = reason
         offsets[partition] += 1
+    producer.close()  # a producer left open retries its broker until the process ends
     settings = raw_layer(warehouse, broker, SITES)
     raw = settings.warehouse.raw_database
 
@@ -374,6 +375,7 @@ def test_a_batch_stops_at_its_byte_bound_whatever_the_message_count(warehouse, b
     for value in values:
         producer.produce(topic, value=value)
     producer.flush()
+    producer.close()
     layer = raw_layer(warehouse, broker, SITES)
     settings = layer.model_copy(update={"kafka": layer.kafka.model_copy(update={"max_batch_bytes": 5_000})})
     # slices of two messages: the bound is checked every 2.2 KB
@@ -449,6 +451,7 @@ def test_a_partition_without_a_recorded_position_is_read_from_its_start(warehous
     for n in range(20, 50):
         producer.produce(topic, value=event_json(n), partition=n % 3)
     producer.flush()
+    producer.close()
     second = ingest(settings, topic, tmp_path)
     assert second.messages == 30
     assert rows(warehouse, f"SELECT count(), uniqExact(event_id) FROM {raw}.events") == [(50, 50)]
@@ -642,6 +645,7 @@ def test_a_fresh_broker_behind_the_recorded_positions_is_an_error_until_reset(wa
         for n in range(max(recorded.values()) + 5):
             producer.produce(report.topic, value=event_json(5000 + n), partition=n % 2)
         producer.flush()
+        producer.close()
         with pytest.raises(OffsetsOutOfRangeError, match="recreated"):
             ingest(moved, report.topic, tmp_path)
 
@@ -672,6 +676,7 @@ def test_a_missing_topic_or_raw_table_is_one_clear_error(warehouse, broker, tmp_
     producer.produce(topic, value=event_json(1))
     producer.produce(topic, value=b"not json")
     producer.flush()
+    producer.close()
     raw = settings.warehouse.raw_database
     warehouse.client().command(f"DROP TABLE {raw}.events_quarantine")
     config = write_config(tmp_path / "beaconhouse.toml", settings)
