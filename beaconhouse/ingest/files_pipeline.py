@@ -27,14 +27,12 @@ from typing import Any
 import pyarrow as pa
 
 from beaconhouse.config import Settings
-from beaconhouse.ingest.arrow_memory import use_returning_memory_pool
 from beaconhouse.ingest.batch_landing import LoadQueue, PreparedBatch, prepare_batch
 from beaconhouse.ingest.chunk_parser import ChunkParser, ParseContext, ParsedChunk
 from beaconhouse.ingest.errors import IngestError
 from beaconhouse.ingest.loading import RawLoader
-from beaconhouse.ingest.parse_workers import refuse_in_starting_worker
+from beaconhouse.ingest.parse_workers import start_loader
 from beaconhouse.ingest.sources import SourceFile, list_files
-from beaconhouse.ingest.spool import remove_stale_spools
 
 PIPELINE_NAME = "beaconhouse_files"
 SOURCE_NAME = "landing_files"
@@ -211,9 +209,7 @@ def ingest_files(
     ``workers`` processes parse chunks (default: see :func:`default_workers`; 0
     parses in this process).
     """
-    refuse_in_starting_worker("ingest_files")
-    remove_stale_spools()
-    use_returning_memory_pool()
+    start_loader("ingest_files")
     started = time.monotonic()
     say = progress or (lambda _message: None)
     report = IngestReport()

@@ -37,7 +37,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from beaconhouse.config import Settings
-from beaconhouse.ingest.arrow_memory import use_returning_memory_pool
 from beaconhouse.ingest.batch_landing import LoadQueue, PreparedBatch, prepare_batch
 from beaconhouse.ingest.errors import IngestError
 from beaconhouse.ingest.kafka_client import (
@@ -50,8 +49,8 @@ from beaconhouse.ingest.kafka_client import (
 from beaconhouse.ingest.kafka_offsets import BatchRange, OffsetStore, PartitionRecord, consumer_name
 from beaconhouse.ingest.loading import RawLoader
 from beaconhouse.ingest.message_parser import Accepted, MessageParser, ParsedMessages
-from beaconhouse.ingest.parse_workers import refuse_in_starting_worker
-from beaconhouse.ingest.spool import process_alive, remove_stale_spools
+from beaconhouse.ingest.parse_workers import start_loader
+from beaconhouse.ingest.spool import process_alive
 
 logger = logging.getLogger(__name__)
 
@@ -141,9 +140,7 @@ def ingest_kafka(
     batch before it (default: ``[kafka] parse_worker``, and if that is unset, where there
     are two cores or more).
     """
-    refuse_in_starting_worker("ingest_kafka")
-    remove_stale_spools()
-    use_returning_memory_pool()
+    start_loader("ingest_kafka")
     if not settings.sites:
         raise IngestError(
             "no sites are configured ([[sites]] in beaconhouse.toml): every event would be "
@@ -345,9 +342,8 @@ class _KafkaRun:
             size += sum(map(len, more))  # len(message): its value's bytes
             # fewer than asked for: consume() returned what came within its time, as the
             # one call per batch did before the slices
-            if len(more) < wanted or len(messages) >= self.max_batch or size >= self.max_batch_bytes:
-                return messages
-            if self._lost or time.monotonic() >= deadline:
+            full = len(messages) >= self.max_batch or size >= self.max_batch_bytes
+            if len(more) < wanted or full or self._lost or time.monotonic() >= deadline:
                 return messages
 
     def _accept(self, messages: list[Any]) -> Accepted:

@@ -27,6 +27,7 @@ from typing import TypeVar
 
 from beaconhouse.ingest.arrow_memory import use_returning_memory_pool
 from beaconhouse.ingest.errors import IngestError
+from beaconhouse.ingest.spool import remove_stale_spools
 
 T = TypeVar("T")
 
@@ -69,6 +70,15 @@ def refuse_in_starting_worker(what: str) -> None:
             f"{what} was called while a parse worker process was starting; call it under "
             "`if __name__ == '__main__':` in your script"
         )
+
+
+def start_loader(function: str) -> None:
+    """What both loaders do first: refuse to run in a starting worker (``function``:
+    what the loader's script calls), remove dead loaders' spool files, and put Arrow's
+    memory on the loaders' pool."""
+    refuse_in_starting_worker(function)
+    remove_stale_spools()
+    use_returning_memory_pool()
 
 
 def start_worker() -> None:
