@@ -31,7 +31,13 @@ from beaconhouse.ingest.chunk_parser import cyclic_gc_paused, enrich_events, new
 from beaconhouse.ingest.events_builder import Lineage
 from beaconhouse.ingest.parse_workers import loader_pid, parse_pool, worker_died, worker_result
 from beaconhouse.ingest.quarantine import Rejection
-from beaconhouse.ingest.spool import remove_spool, spooled, unspooled
+from beaconhouse.ingest.spool import (
+    remove_spool,
+    spooled,
+    spooled_payloads,
+    unspooled,
+    unspooled_payloads,
+)
 
 #: each partition's accepted messages, as (values, offsets)
 Accepted = dict[int, tuple[list[bytes], list[int]]]
@@ -62,27 +68,16 @@ def parse_messages(settings: Settings, topic: str, accepted: Accepted, received_
 
 
 def _spooled_messages(accepted: Accepted) -> tuple[pa.Table, list[tuple[int, int]]]:
-    """The batch as one spooled table (values, offsets) and its (partition, rows) runs."""
-    values: list[bytes] = []
-    offsets: list[int] = []
-    runs = []
-    for partition, (partition_values, partition_offsets) in accepted.items():
-        values += partition_values
-        offsets += partition_offsets
-        runs.append((partition, len(partition_offsets)))
-    table = pa.table(
-        {"value": pa.array(values, type=pa.large_binary()), "offset": pa.array(offsets, pa.int64())}
-    )
-    return spooled(table, loader_pid=os.getpid()), runs
+    """The batch's payloads in one spool file, and its (partition, rows) runs."""
+    runs = [(partition, len(offsets)) for partition, (_, offsets) in accepted.items()]
+    return spooled_payloads(list(accepted.values()), loader_pid=os.getpid()), runs
 
 
 def _parse_spooled_messages(
     settings: Settings, topic: str, spool: pa.Table, runs: list[tuple[int, int]], received_ms: int
 ) -> ParsedMessages:
     """In the worker: read the batch from its file, parse it, spool the events back."""
-    table = unspooled(spool)
-    values, offsets = table["value"].to_pylist(), table["offset"].to_pylist()
-    del table
+    values, offsets = unspooled_payloads(spool)
     accepted: Accepted = {}
     start = 0
     for partition, rows in runs:

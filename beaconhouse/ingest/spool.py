@@ -10,11 +10,13 @@ starts, those of loaders that are no longer running.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 
 PREFIX = "beaconhouse-chunk-"
@@ -28,13 +30,60 @@ def spool_dir() -> str:
     return shm if os.path.isdir(shm) else tempfile.gettempdir()
 
 
+def _spool_file(loader_pid: int) -> tuple[int, str]:
+    return tempfile.mkstemp(prefix=f"{PREFIX}{loader_pid}-", suffix=".arrow", dir=spool_dir())
+
+
 def spooled(table: pa.Table, loader_pid: int) -> pa.Table:
     """``table`` written to a file of the loader ``loader_pid``; returns a one-row table
     holding the file's path, cheap to send (see :func:`unspooled`)."""
-    handle, path = tempfile.mkstemp(prefix=f"{PREFIX}{loader_pid}-", suffix=".arrow", dir=spool_dir())
+    handle, path = _spool_file(loader_pid)
     with os.fdopen(handle, "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
         writer.write_table(table)
     return pa.table({"path": [path]})
+
+
+def spooled_payloads(runs: list[tuple[list[bytes], list[int]]], loader_pid: int) -> pa.Table:
+    """Payloads and their positions (runs of ``(values, positions)``, kept in order)
+    written to a file of the loader ``loader_pid``, as :func:`spooled` returns it.
+
+    The values go to the file as they are, one after another, behind a header of
+    ``count``, the positions and the values' offsets (little-endian int64s). Building
+    an Arrow array of them first cost the loader 0.6 µs a payload on jemalloc (its
+    buffer grows by reallocation), 0.1 µs this way (docs/kafka.md).
+    """
+    count = sum(len(positions) for _, positions in runs)
+    every_value = itertools.chain.from_iterable(values for values, _ in runs)
+    lengths = np.fromiter(map(len, every_value), dtype="<i8", count=count)
+    offsets = np.zeros(count + 1, dtype="<i8")
+    np.cumsum(lengths, out=offsets[1:])
+    every_position = itertools.chain.from_iterable(positions for _, positions in runs)
+    positions = np.fromiter(every_position, dtype="<i8", count=count)
+    handle, path = _spool_file(loader_pid)
+    with os.fdopen(handle, "wb") as sink:
+        sink.write(np.array([count], dtype="<i8").tobytes())
+        sink.write(positions.tobytes())
+        sink.write(offsets.tobytes())
+        for values, _ in runs:
+            sink.writelines(values)
+    return pa.table({"path": [path]})
+
+
+def unspooled_payloads(spool: pa.Table) -> tuple[list[bytes], list[int]]:
+    """Read back :func:`spooled_payloads`: every value and position, in order; the file
+    is unlinked at once."""
+    path = spool["path"][0].as_py()
+    try:
+        # the buffer keeps the mapping (and so the pages) alive after the unlink
+        data = pa.memory_map(path).read_buffer()
+    finally:
+        os.unlink(path)
+    count = int(np.frombuffer(data, dtype="<i8", count=1)[0])
+    header = 8 * (1 + count + count + 1)
+    positions = np.frombuffer(data, dtype="<i8", count=count, offset=8)
+    offsets = data.slice(8 * (1 + count), 8 * (count + 1))
+    values = pa.LargeBinaryArray.from_buffers(pa.large_binary(), count, [None, offsets, data.slice(header)])
+    return values.to_pylist(), positions.tolist()
 
 
 def unspooled(spool: pa.Table) -> pa.Table:
