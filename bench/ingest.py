@@ -11,6 +11,9 @@ into the same embedded warehouse:
    the same HTTP destination: the row-by-row way. Goal: beaconhouse ≥ 10 × its speed.
    It runs on a subset of the files; its rate is per event.
 
+The beaconhouse run also reports the CPU seconds of the loader, its parse workers, the
+warehouse and the S3 server, per event (see bench/cpu_time.py).
+
 Peak RSS: a separate process ingests a larger generated set (5M events in the full
 run) and reports its ``ru_maxrss``. Goal: ≤ 1 GB.
 """
@@ -31,6 +34,7 @@ from typing import Any
 
 import orjson
 
+from bench.cpu_time import own_cpu_seconds, per_event_summary, process_cpu_seconds
 from tests.s3_server import ACCESS_KEY, SECRET_KEY, MotoS3
 
 REPO = Path(__file__).resolve().parents[1]
@@ -250,9 +254,21 @@ def run(quick: bool = False) -> dict[str, Any]:
             client = connect(settings.warehouse)
             _migrate(client, settings)
 
+            assert server.process is not None
+            assert s3.process is not None
+            cpu_before = {
+                **own_cpu_seconds(),
+                "warehouse": process_cpu_seconds(server.process.pid),
+                "s3_server": process_cpu_seconds(s3.process.pid),
+            }
             started = time.perf_counter()
             report = ingest_files(settings, "s3://bench/landing", pipelines_dir=work / "dlt")
             ours = time.perf_counter() - started
+            cpu_after = {
+                **own_cpu_seconds(),
+                "warehouse": process_cpu_seconds(server.process.pid),
+                "s3_server": process_cpu_seconds(s3.process.pid),
+            }
             baseline_seconds, baseline_rows = _clickhouse_baseline(client, s3, "bench/landing")
             dlt_seconds, dlt_rows = _row_by_row_dlt(
                 settings, s3, "bench/landing", work / "dlt-rows", max_files=40 if quick else 120
@@ -263,6 +279,9 @@ def run(quick: bool = False) -> dict[str, Any]:
 
     events_in = report.events_loaded + report.duplicates + report.quarantined_total
     ours_rate = events_in / ours
+    # the parse workers are waited for when their pool shuts down, inside ingest_files
+    names = {"self": "loader", "children": "parse_workers", "warehouse": "warehouse", "s3_server": "s3"}
+    cpu_seconds = {names[key]: cpu_after[key] - cpu_before[key] for key in names}
     baseline_rate = baseline_rows / baseline_seconds
     dlt_rate = dlt_rows / dlt_seconds
     return {
@@ -282,6 +301,7 @@ def run(quick: bool = False) -> dict[str, Any]:
             "quarantined": report.quarantined_total,
             "events_per_second": ours_rate,
         },
+        "cpu": {"seconds": cpu_seconds, **per_event_summary(cpu_seconds, events_in, os.cpu_count() or 1)},
         "clickhouse_insert_select_s3_jsoneachrow": {
             "seconds": baseline_seconds,
             "rows": baseline_rows,
