@@ -217,6 +217,24 @@ def test_corrupt_gzip_file_is_one_quarantine_row(tmp_path):
     assert "cut.jsonl.gz" in batch.rejections[0].detail
 
 
+@pytest.mark.parametrize(
+    ("damage", "detail"),
+    [
+        (lambda data: data[:20] + b"not deflate at all" * 4 + data[92:], "corrupt gzip data"),
+        (lambda data: data[:-8] + bytes(b ^ 0xFF for b in data[-8:-4]) + data[-4:], "corrupt gzip data"),
+        (lambda data: data[:-4] + bytes(b ^ 0xFF for b in data[-4:]), "corrupt gzip data"),
+        (lambda data: data + data[: len(data) // 2], "truncated gzip data"),
+    ],
+    ids=["bad deflate stream", "wrong crc", "wrong length", "truncated second member"],
+)
+def test_damaged_gzip_file_is_one_quarantine_row_naming_the_damage(tmp_path, damage, detail):
+    data = gzip.compress(b"\n".join(with_(page__url=f"https://shop.example/{i}") for i in range(20)) + b"\n")
+    batch = read(tmp_path, "damaged.jsonl.gz", damage(data))
+    assert len(batch) == 0
+    assert [r.reason for r in batch.rejections] == [Reason.UNREADABLE_FILE]
+    assert detail in batch.rejections[0].detail
+
+
 def test_broken_parquet_file_is_one_quarantine_row(tmp_path):
     batch = read(tmp_path, "broken.parquet", b"PAR1 this is not parquet")
     assert [r.reason for r in batch.rejections] == [Reason.UNREADABLE_FILE]
