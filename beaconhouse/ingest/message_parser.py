@@ -8,8 +8,8 @@ one (one core, or ``parse_worker=False``), it runs in the loader, as before.
 The loader submits batch N before it takes batch N-1 back, and takes them back in
 order; so at most two are in flight, and the worker never waits for work.
 
-Payloads travel to the worker and events back as Arrow files in shared memory
-(:mod:`beaconhouse.ingest.spool`), not through the pool's pipe: that
+Payloads travel to the worker as a plain file, and events back as an Arrow file, in
+shared memory (:mod:`beaconhouse.ingest.spool`), not through the pool's pipe: that
 is cheaper, and a worker that dies can never leave the pool's feeder thread blocked
 on a half-sent batch (the loader would then hang on exit instead of failing).
 """

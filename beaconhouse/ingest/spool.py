@@ -1,4 +1,5 @@
-"""Arrow tables handed between a loader and its parse workers, as files in shared memory.
+"""Data handed between a loader and its parse workers, as files in shared memory:
+parsed events as Arrow tables, Kafka payloads as plain values behind their offsets.
 
 Pickling a table through a process pool's pipe costs a copy and CPU on both sides; the
 receiver maps the file instead, without copying. Each file is named after the loader
