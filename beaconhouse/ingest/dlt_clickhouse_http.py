@@ -36,6 +36,7 @@ from clickhouse_connect.driver.summary import QuerySummary
 from clickhouse_connect.driver.tools import insert_file as connect_insert_file
 from dlt.common.configuration import configspec
 from dlt.common.destination import DestinationCapabilitiesContext
+from dlt.common.destination.configuration import ParquetCompression, ParquetFormatConfiguration
 from dlt.common.destination.exceptions import DestinationTerminalException
 from dlt.common.schema import Schema
 from dlt.destinations.exceptions import (
@@ -470,6 +471,7 @@ def clickhouse_http(
     *,
     frozen_tables: Sequence[str] = (),
     insert_settings: Mapping[str, Any] | None = None,
+    parquet_compression: ParquetCompression | None = None,
     connect_timeout: int = 15,
     send_receive_timeout: int = 300,
     destination_name: str = "clickhouse_http",
@@ -482,7 +484,9 @@ def clickhouse_http(
     pipeline's ``dataset_name`` left out, a resource ``events`` loads into
     ``<database>.events`` and dlt keeps its own ``_dlt_*`` tables beside it.
     ``frozen_tables`` names the tables dlt may insert into but never change;
-    ``insert_settings`` go with every load-file insert. ``config``
+    ``insert_settings`` go with every load-file insert. ``parquet_compression``
+    sets the codec inside the Parquet load files (dlt's default is snappy; ``"none"``
+    is cheapest to write when the server is near). ``config``
     goes to dlt's ClickHouse configuration (``dataset_table_separator``,
     ``table_engine_type``, ...). See docs/dlt-clickhouse-http.md.
     """
@@ -509,4 +513,8 @@ def clickhouse_http(
         config["frozen_tables"] = list(frozen_tables)
     if insert_settings:
         config["insert_settings"] = dict(insert_settings)
+    if parquet_compression is not None:
+        # a capability: dlt's Parquet writer starts from it, then applies any
+        # [normalize.data_writer] settings on top
+        config["parquet_format"] = ParquetFormatConfiguration(compression=parquet_compression)
     return ClickHouseHttp(credentials=credentials, destination_name=destination_name, **config)

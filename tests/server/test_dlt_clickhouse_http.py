@@ -611,6 +611,34 @@ def test_only_http_urls_are_accepted(url):
         clickhouse_http(url)
 
 
+def _load_file_codecs(destination: Any, pipelines_dir: Path) -> set[str]:
+    """The codecs of the Parquet load files dlt writes for ``destination`` (no server
+    needed: extract and normalize only)."""
+    import pyarrow.parquet as pq
+
+    p = dlt.pipeline("codec_probe", destination=destination, pipelines_dir=str(pipelines_dir))
+    p.extract(dlt.resource([pa.table({"n": [1, 2, 3], "text": ["a", "b", "c"]})], name="events"))
+    p.normalize()
+    files = list(pipelines_dir.rglob("events.*.parquet"))
+    assert files, "normalize wrote no Parquet load file"
+    return {pq.ParquetFile(f).metadata.row_group(0).column(i).compression for f in files for i in range(2)}
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(("configured", "written"), [("none", "UNCOMPRESSED"), ("zstd", "ZSTD")])
+def test_raw_loaders_write_load_files_with_the_configured_compression(tmp_path, configured, written):
+    from beaconhouse.config import Settings
+    from beaconhouse.ingest.loading import raw_destination
+
+    settings = Settings.model_validate({"warehouse": {"load_file_compression": configured}})
+    assert _load_file_codecs(raw_destination(settings), tmp_path) == {written}
+
+
+@pytest.mark.unit
+def test_load_files_keep_dlts_snappy_unless_told(tmp_path):
+    assert _load_file_codecs(clickhouse_http("http://127.0.0.1:8123"), tmp_path) == {"SNAPPY"}
+
+
 # -- 4. no native protocol --------------------------------------------------------
 
 NATIVE_PROBE = r"""

@@ -111,3 +111,10 @@ def test_password_hash_check(tmp_path):
     user = load_settings(write(tmp_path, toml), environ={}).warehouse.server.users[0]
     assert user.password_matches("s3cret")
     assert not user.password_matches("S3cret")
+
+
+def test_an_unknown_load_file_codec_is_refused(tmp_path):
+    config = tmp_path / "beaconhouse.toml"
+    config.write_text('[warehouse]\nload_file_compression = "rar"\n')
+    with pytest.raises(ConfigError, match="load_file_compression"):
+        load_settings(config)
