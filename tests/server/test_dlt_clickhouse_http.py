@@ -284,8 +284,8 @@ def test_closed_clients_are_reused_by_the_next_load_of_the_same_destination(
     warehouse, database, tmp_path, monkeypatch, idle_clients
 ):
     """dlt opens an SQL client per load step; each new clickhouse-connect client costs
-    two server queries (version, system.settings). A second load reuses every client
-    but the one that uploaded the load file (closed: kept, they cost memory), and a
+    three server queries (version, system.settings, a protocol probe). A second load
+    reuses every client, the one that uploaded the load file included, and a
     destination with another database never gets the first one's clients."""
     import clickhouse_connect
 
@@ -308,7 +308,7 @@ def test_closed_clients_are_reused_by_the_next_load_of_the_same_destination(
     first_load = len(opened)
     assert first_load >= 1
     loads.run(numbers(3)).raise_on_failed_jobs()
-    assert len(opened) == first_load + 1  # one load file, one new client; the rest reused
+    assert len(opened) == first_load  # every client reused
     second_load = len(opened)
 
     other = f"{database}_other"

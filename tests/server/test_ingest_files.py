@@ -398,3 +398,40 @@ def test_money_lands_rounded_to_the_cent_fraction_not_truncated(settings, wareho
         ("transaction", Decimal("136.3900"), Decimal("21.7800"), Decimal("4.9000"), None),
         ("transaction_item", None, None, None, Decimal("65.7450")),
     ]
+
+
+def test_a_load_lets_go_of_its_tables_without_the_cyclic_collector(settings, warehouse, tmp_path):
+    """A dlt run leaves reference cycles that reach the frames of its call stack. The
+    tables of a load must not hang on those until the cyclic collector runs: in a
+    5M-event ingest that held up to 0.5 GB between collections."""
+    import gc
+    import time
+
+    import numpy as np
+    import pyarrow as pa
+
+    from beaconhouse.ingest.batch_landing import counters_table, quarantine_table
+    from beaconhouse.ingest.loading import RawLoader
+    from beaconhouse.ingest.message_parser import parse_messages
+
+    payloads = [event(n).encode() for n in range(4000)]
+    received_ms = int(time.time() * 1000)
+    loader = RawLoader(settings, "release_probe", "files", tmp_path / "dlt")
+    gc.collect()
+    gc.disable()
+    try:
+        baseline = pa.total_allocated_bytes()
+        events = parse_messages(settings, "probe", {0: (payloads, list(range(4000)))}, received_ms).events
+        events = events.append_column("is_duplicate", pa.array(np.zeros(events.num_rows, np.bool_)))
+        held = pa.total_allocated_bytes() - baseline
+        quarantine = quarantine_table([], received_ms)
+        no_duplicates = events.select(["website_id", "server_ts"]).slice(0, 0)
+        counters = counters_table(events, events, no_duplicates, quarantine, received_ms, "file")
+        loader.load(events, quarantine, counters, {"files": {"probe": "1"}})
+        del events, quarantine, counters, no_duplicates
+        left = pa.total_allocated_bytes() - baseline
+    finally:
+        gc.enable()
+    assert held > 1_000_000  # the probe is big enough to tell
+    assert left < held / 4, f"{left} of the load's {held} bytes still held"
+    assert query(warehouse, f"SELECT count() FROM {settings.warehouse.raw_database}.events")[0][0] == 4000
