@@ -107,6 +107,8 @@ class OffsetStore:
         # next owner of the partition reads through another.
         self._write_settings = {"insert_quorum": "auto"} if cluster else {}
         self._read_settings = {"select_sequential_consistency": 1} if cluster else {}
+        #: clickhouse-connect's insert context for the table, made on the first insert
+        self._insert_context: Any = None
 
     @property
     def table(self) -> str:
@@ -195,7 +197,13 @@ class OffsetStore:
             for r in ranges
         ]
         with self._lock:
-            self.client.insert(self.table, rows, column_names=_COLUMNS, settings=self._write_settings or None)
+            if self._insert_context is None:
+                # Asks the server for the column types once: an insert without a
+                # context sends a DESCRIBE first, two requests more per batch.
+                self._insert_context = self.client.create_insert_context(
+                    self.table, column_names=_COLUMNS, settings=self._write_settings or None
+                )
+            self.client.insert(data=rows, context=self._insert_context)
 
     def remove_uncommitted(self, partition: int, batch: UncommittedBatch) -> None:
         """Delete every row an uncommitted batch may have landed for ``partition``.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import subprocess
 import sys
+from types import SimpleNamespace
 from typing import Any
 
 import pyarrow as pa
@@ -109,14 +110,17 @@ class _RecordingClient:
         self.rows = rows
         self.inserts: list[tuple[str, list[list[Any]], list[str]]] = []
         self.commands: list[tuple[str, dict[str, Any]]] = []
+        self.contexts_made = 0
 
     def query(self, sql: str, parameters: Any = None, settings: Any = None) -> _Rows:
         return _Rows(self.rows)
 
-    def insert(
-        self, table: str, rows: list[list[Any]], column_names: list[str], settings: Any = None
-    ) -> None:
-        self.inserts.append((table, rows, column_names))
+    def create_insert_context(self, table: str, column_names: list[str], settings: Any = None) -> Any:
+        self.contexts_made += 1
+        return SimpleNamespace(table=table, column_names=column_names)
+
+    def insert(self, data: list[list[Any]], context: Any) -> None:
+        self.inserts.append((context.table, data, context.column_names))
 
     def command(self, sql: str, parameters: dict[str, Any], settings: Any = None) -> None:
         self.commands.append((sql, parameters))
@@ -160,6 +164,10 @@ def test_commits_go_in_one_insert_and_cleanups_reach_every_raw_table():
     assert table == "`raw`.kafka_offsets"
     assert [dict(zip(columns, row, strict=True))["next_offset"] for row in rows] == [20, 9]
     assert {dict(zip(columns, row, strict=True))["state"] for row in rows} == {"committed"}
+
+    store.mark_loading([BatchRange(0, 4, 20, 30)], "b4", [DAY], "T")
+    assert len(client.inserts) == 2
+    assert client.contexts_made == 1  # the table's columns are looked up once
 
     store.remove_uncommitted(2, UncommittedBatch("b9", 9, 9, 30, (DAY,)))
     tables = [sql.split()[2] for sql, _ in client.commands]
