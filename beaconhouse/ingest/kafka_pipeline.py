@@ -38,6 +38,7 @@ import pyarrow.compute as pc
 
 from beaconhouse.config import Settings
 from beaconhouse.ingest.batch_landing import LoadQueue, PreparedBatch, prepare_batch
+from beaconhouse.ingest.chunk_parser import cyclic_gc_paused
 from beaconhouse.ingest.errors import IngestError
 from beaconhouse.ingest.kafka_client import (
     OFFSET_UNKNOWN,
@@ -334,17 +335,23 @@ class _KafkaRun:
         deadline = time.monotonic() + 1.0
         messages: list[Any] = []
         size = 0
-        while True:
-            wanted = min(CONSUME_SLICE, self.max_batch - len(messages))
-            remaining = max(0.0, deadline - time.monotonic())
-            more = self.consumer.consume(num_messages=wanted, timeout=remaining)
-            messages += more
-            size += sum(map(len, more))  # len(message): its value's bytes
-            # fewer than asked for: consume() returned what came within its time, as the
-            # one call per batch did before the slices
-            full = len(messages) >= self.max_batch or size >= self.max_batch_bytes
-            if len(more) < wanted or full or self._lost or time.monotonic() >= deadline:
-                return messages
+        # A batch is up to 100,000 message objects, which the cyclic collector would
+        # traverse again and again as they pile up, with the rest of the loader's heap;
+        # they hold no cycles. Consuming 186,044 messages in batches like these, beside
+        # a heap of 200,000 objects, took 1.2-1.8 µs a message with the collector
+        # paused and 2.3-2.9 with it running (docs/kafka.md).
+        with cyclic_gc_paused():
+            while True:
+                wanted = min(CONSUME_SLICE, self.max_batch - len(messages))
+                remaining = max(0.0, deadline - time.monotonic())
+                more = self.consumer.consume(num_messages=wanted, timeout=remaining)
+                messages += more
+                size += sum(map(len, more))  # len(message): its value's bytes
+                # fewer than asked for: consume() returned what came within its time, as
+                # the one call per batch did before the slices
+                full = len(messages) >= self.max_batch or size >= self.max_batch_bytes
+                if len(more) < wanted or full or self._lost or time.monotonic() >= deadline:
+                    return messages
 
     def _accept(self, messages: list[Any]) -> Accepted:
         """Each partition's messages from its position on, as (values, offsets)."""
