@@ -47,9 +47,11 @@ class MotoS3:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
-                requests.get(self.endpoint, timeout=1)
+                requests.get(self.endpoint, timeout=5)
                 return self
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):
+                # not listening yet, or listening and still importing for its first
+                # answer (over a second on a busy machine)
                 time.sleep(0.1)
         self.stop()
         raise RuntimeError("moto_server did not start")
