@@ -117,7 +117,7 @@ class WarehouseSettings(_Section):
     cluster: str | None = None
     connect_timeout: float = Field(default=10.0, gt=0)
     send_receive_timeout: float = Field(default=300.0, gt=0)
-    #: compression inside the Parquet files the loaders send (docs/ingestion.md): none
+    #: compression inside the Parquet files the loaders send (docs/dlt-clickhouse-http.md): none
     #: costs the loader least; snappy or zstd send fewer bytes to a distant server
     load_file_compression: Literal["none", "snappy", "zstd", "lz4", "gzip", "brotli"] = "none"
     server: EmbeddedServerSettings = EmbeddedServerSettings()

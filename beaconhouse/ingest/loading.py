@@ -50,7 +50,7 @@ def raw_destination(settings: Settings) -> Any:
         # third of every raw.events insert (measured, docs/ingestion.md).
         insert_settings={"optimize_on_insert": 0},
         # Parquet is only the loaders' wire format here: without snappy a 100,000-row
-        # events file took about 0.25 µs less a row to write (docs/ingestion.md).
+        # events file took about 0.25 µs less a row to write (docs/dlt-clickhouse-http.md).
         parquet_compression=warehouse.load_file_compression,
     )
 
